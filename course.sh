@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The course's one entry point. Every command first makes sure the set-up is done
+# (a virtual environment in .venv with the pinned packages, the helpers package
+# installed editable, MNIST fetched and verified); that step is quick when nothing changed.
+#
+#   ./course.sh lab        set up, then open JupyterLab on notebooks/
+#   ./course.sh test       set up, then lint and run the whole test suite in fast mode
+#   ./course.sh setup      only the set-up
+#   ./course.sh notebooks  re-execute every notebook in full mode, in a fresh kernel, in place
+#   ./course.sh bench      run the benchmarks in benchmarks/
+#   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
+#   ./course.sh present    open notebook 05's latent explorer as a code-free Voila app
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+PY=$VENV/bin/python
+
+setup() {
+    if [ ! -x "$PY" ]; then
+        "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+        "$PYTHON" -m venv "$VENV"
+    fi
+    local stamp=$VENV/.course-installed want
+    want=$(cat requirements.txt pyproject.toml | sha256sum)
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        echo "course: installing the pinned packages into $VENV (first time: about a minute) ..."
+        "$PY" -m pip install --disable-pip-version-check -q -r requirements.txt
+        "$PY" -m pip install --disable-pip-version-check -q --no-deps -e .
+        echo "$want" > "$stamp"
+    fi
+    "$PY" -m helpers.data fetch mnist
+}
+
+cmd=${1:-lab}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    setup)
+        setup ;;
+    lab)
+        setup
+        exec "$VENV/bin/jupyter" lab notebooks/ "$@" ;;
+    test)
+        setup
+        export EM2VAE_FAST=1
+        "$VENV/bin/ruff" check helpers tests notebooks benchmarks scripts
+        exec "$PY" -m pytest tests notebooks --nbval-lax --nbval-current-env \
+            --nbval-cell-timeout=600 "$@" ;;
+    notebooks)
+        setup
+        unset EM2VAE_FAST
+        exec "$PY" scripts/execute_notebooks.py "$@" ;;
+    bench)
+        setup
+        for script in benchmarks/bench_*.py; do "$PY" "$script" "$@"; done ;;
+    train)
+        setup
+        exec "$PY" -m helpers.train "$@" ;;
+    present)
+        setup
+        exec "$VENV/bin/voila" notebooks/05_latent_space.ipynb "$@" ;;
+    *)
+        echo "usage: ./course.sh [lab|test|setup|notebooks|bench|train|present]" >&2
+        exit 2 ;;
+esac

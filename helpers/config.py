@@ -1,0 +1,81 @@
+"""One switch for the whole course: fast mode.
+
+Set the environment variable ``EM2VAE_FAST=1`` to shrink data sizes,
+iterations and epochs so that every notebook runs in seconds (the test
+command sets it). Notebooks read their sizes from :func:`sizes` and print
+:func:`describe_mode`, so the printed numbers of a notebook's checked cells
+never depend on the mode.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+FAST_ENV = "EM2VAE_FAST"
+
+
+def fast_mode() -> bool:
+    """True when ``EM2VAE_FAST`` is set to 1/true/yes (case-insensitive)."""
+    return os.environ.get(FAST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Workload sizes for one run of the notebooks."""
+
+    # Notebook 01: EM
+    gmm_restarts: int
+    gmm_max_iter: int
+    gmm_bench_n: int
+    # Notebook 02/03: variational inference
+    vi_max_iter: int
+    svi_steps: int
+    svi_n: int
+    # Notebook 04/05: VAE
+    vae_live_epochs: int
+    vae_train_subset: int | None
+    vae_eval_digits: int
+    vae_iw_max_k: int
+    scatter_points: int
+
+
+FULL = Sizes(
+    gmm_restarts=5,
+    gmm_max_iter=200,
+    gmm_bench_n=200_000,
+    vi_max_iter=200,
+    svi_steps=3000,
+    svi_n=500,
+    vae_live_epochs=3,
+    vae_train_subset=None,
+    vae_eval_digits=8,
+    vae_iw_max_k=5000,
+    scatter_points=10_000,
+)
+
+FAST = Sizes(
+    gmm_restarts=2,
+    gmm_max_iter=60,
+    gmm_bench_n=20_000,
+    vi_max_iter=100,
+    svi_steps=600,
+    svi_n=200,
+    vae_live_epochs=1,
+    vae_train_subset=2048,
+    vae_eval_digits=4,
+    vae_iw_max_k=500,
+    scatter_points=2_000,
+)
+
+
+def sizes() -> Sizes:
+    """The sizes for the current mode (see :func:`fast_mode`)."""
+    return FAST if fast_mode() else FULL
+
+
+def describe_mode() -> str:
+    """A one-line description of the mode, for the top of each notebook."""
+    if fast_mode():
+        return f"FAST mode ({FAST_ENV}=1): small sizes for CI; unset {FAST_ENV} for the full run."
+    return f"FULL mode: the course's full sizes (set {FAST_ENV}=1 for a quick check)."

@@ -1,0 +1,50 @@
+"""The set-up contract: one pinned package list, the README's two commands, CI calling one of them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def requirement_lines() -> list[str]:
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_every_requirement_is_pinned():
+    for line in requirement_lines():
+        assert re.match(r"^[A-Za-z0-9_.\-]+==[0-9][^;\s]*(\s*;.+)?$", line), line
+
+
+def test_environment_yml_installs_exactly_requirements_txt():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
+    assert len(pip_sections) == 1
+    pip = [str(p).strip() for p in pip_sections[0]]
+    assert [p for p in pip if p != "-e ."] == requirement_lines()
+    assert "-e ." in pip
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    assert "python=3.11" in conda and "pip" in conda
+    assert len(conda) == 2, "conda packages beyond python and pip would drift from requirements.txt"
+
+
+def readme_commands() -> list[str]:
+    blocks = re.findall(r"```(?:bash|sh|shell|console)?\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
+    commands = readme_commands()
+    assert "./course.sh lab" in commands and "./course.sh test" in commands
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "./course.sh test" in ci
+
+
+def test_course_script_runs_fast_mode_tests():
+    script = (ROOT / "course.sh").read_text()
+    test_branch = script[script.index("    test)"):script.index(";;", script.index("    test)"))]
+    assert "EM2VAE_FAST=1" in test_branch and "--nbval-lax" in test_branch and "ruff" in test_branch

@@ -1,0 +1,114 @@
+"""helpers.gmm: each step against a direct computation, EM's guarantees, and scikit-learn."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from helpers import gmm
+
+TRUE = gmm.GMMParams(
+    weights=np.array([0.5, 0.3, 0.2]),
+    means=np.array([[0.0, 0.0], [3.0, 2.0], [-2.0, 3.0]]),
+    covariances=np.array([[[1.0, 0.3], [0.3, 0.7]], [[0.8, -0.4], [-0.4, 1.0]], [[0.4, 0.0], [0.0, 1.2]]]),
+)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return gmm.sample(TRUE, 500, np.random.default_rng(0))[0]
+
+
+def test_log_density_matches_scipy(X):
+    ours = gmm.log_gaussian_density(X, TRUE.means, TRUE.covariances)
+    for k in range(3):
+        expected = multivariate_normal(TRUE.means[k], TRUE.covariances[k]).logpdf(X)
+        np.testing.assert_allclose(ours[:, k], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_logsumexp_survives_huge_negative_values():
+    a = np.array([[-1000.0, -1001.0], [0.0, -np.inf]])
+    np.testing.assert_allclose(gmm.logsumexp(a, axis=1), [-1000 + np.log1p(np.exp(-1)), 0.0])
+    assert gmm.logsumexp(np.array([[-np.inf, -np.inf]]), axis=1)[0] == -np.inf
+
+
+def test_e_step_is_bayes_rule(X):
+    resp = gmm.e_step(X, TRUE)
+    joint = np.column_stack([TRUE.weights[k] * multivariate_normal(TRUE.means[k], TRUE.covariances[k]).pdf(X)
+                             for k in range(3)])
+    np.testing.assert_allclose(resp, joint / joint.sum(1, keepdims=True), rtol=1e-10)
+    np.testing.assert_allclose(resp.sum(1), 1.0)
+
+
+def test_m_step_with_hard_assignments_gives_sample_statistics(X):
+    labels = np.arange(len(X)) % 3
+    params = gmm.m_step(X, np.eye(3)[labels], reg_covar=0.0)
+    for k in range(3):
+        Xk = X[labels == k]
+        np.testing.assert_allclose(params.means[k], Xk.mean(0))
+        np.testing.assert_allclose(params.covariances[k], np.cov(Xk, rowvar=False, bias=True), atol=1e-12)
+    np.testing.assert_allclose(params.weights, np.bincount(labels) / len(X))
+
+
+def test_m_step_maximises_the_bound(X):
+    resp = gmm.e_step(X, gmm.random_init(X, 3, np.random.default_rng(1)))
+    best = gmm.m_step(X, resp)
+    rng = np.random.default_rng(2)
+    for _ in range(20):  # every perturbation of the optimum lowers L(q, theta)
+        nudged = gmm.GMMParams(best.weights, best.means + 0.05 * rng.standard_normal(best.means.shape),
+                               best.covariances * (1 + 0.05 * rng.random()))
+        assert gmm.lower_bound(X, nudged, resp) < gmm.lower_bound(X, best, resp)
+
+
+def test_decomposition_log_p_equals_bound_plus_kl(X):
+    rng = np.random.default_rng(3)
+    params = gmm.random_init(X, 3, rng)
+    q = rng.dirichlet(np.ones(3), size=len(X))
+    total = gmm.lower_bound(X, params, q) + gmm.kl_to_posterior(X, params, q)
+    assert total == pytest.approx(gmm.log_likelihood(X, params), abs=1e-12)
+    assert gmm.kl_to_posterior(X, params, gmm.e_step(X, params)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_em_is_monotone_and_tight_after_e_steps(X):
+    fit = gmm.fit(X, 3, n_init=2, max_iter=300, seed=0)
+    ll = np.array(fit.history.log_likelihood)
+    assert np.all(np.diff(ll) >= -1e-12)
+    np.testing.assert_allclose(fit.history.bound_after_e, ll, atol=1e-10)
+    assert np.all(np.array(fit.history.bound_after_m) >= np.array(fit.history.bound_after_e) - 1e-12)
+    assert fit.converged and len(fit.restart_log_likelihoods) == 2
+
+
+def test_em_recovers_the_true_components(X):
+    fit = gmm.fit(X, 3, n_init=3, seed=0)
+    order = np.argsort(fit.params.means[:, 0])
+    np.testing.assert_allclose(fit.params.means[order], TRUE.means[np.argsort(TRUE.means[:, 0])], atol=0.35)
+
+
+def test_same_answer_as_scikit_learn_from_the_same_start(X):
+    init = gmm.random_init(X, 3, np.random.default_rng(5))
+    ours, _, _ = gmm.run_em(X, init, max_iter=40, tol=0.0, record=False)
+    reference = gmm.to_sklearn(init, max_iter=40, tol=0.0, reg_covar=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference.fit(X)
+    assert gmm.log_likelihood(X, ours) == pytest.approx(reference.score(X), abs=1e-9)
+    np.testing.assert_allclose(ours.means, reference.means_, atol=1e-8)
+    np.testing.assert_allclose(ours.covariances, reference.covariances_, atol=1e-8)
+
+
+def test_a_collapsing_component_does_not_crash():
+    """A component started on an isolated point shrinks onto it; the covariance floor keeps it finite."""
+    X = np.vstack([np.random.default_rng(0).standard_normal((100, 2)), [[50.0, 50.0]]])
+    init = gmm.GMMParams(np.array([0.5, 0.5]), np.array([[0.0, 0.0], [50.0, 50.0]]),
+                         np.array([np.eye(2), np.eye(2)]))
+    params, history, _ = gmm.run_em(X, init, max_iter=50)
+    assert np.all(np.isfinite(history.log_likelihood))
+    assert np.all(np.linalg.eigvalsh(params.covariances[1]) >= 1e-6 * 0.99)
+
+
+def test_bic_prefers_the_true_number_of_components(X):
+    bics = [gmm.bic(X, gmm.fit(X, k, n_init=2, seed=0).params) for k in (1, 2, 3, 4, 5)]
+    assert int(np.argmin(bics)) + 1 == 3

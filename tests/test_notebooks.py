@@ -1,0 +1,44 @@
+"""Committed notebooks hold a real, clean, full-mode run (see ./course.sh notebooks)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOISE = re.compile(r"oneDNN|cuda|TF_ENABLE|absl|WARNING|Warning|I0000")
+
+
+def test_the_series_is_there():
+    assert [p.name[:2] for p in NOTEBOOKS][:1] == ["01"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_committed_notebook_is_a_clean_full_run(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    counts = [c["execution_count"] for c in code]
+    assert counts == list(range(1, len(code) + 1)), "re-run: ./course.sh notebooks (fresh kernel, in order)"
+    assert set(nb["metadata"]) == {"kernelspec", "language_info"}, "metadata not normalised"
+    for cell in code:
+        assert "execution" not in cell["metadata"] and "widgets" not in cell["metadata"]
+        for out in cell["outputs"]:
+            assert out["output_type"] != "error", f"error output in cell {cell['execution_count']}"
+            if out.get("name") == "stderr":
+                assert not NOISE.search("".join(out["text"])), f"library noise on stderr: {out['text']}"
+            text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+            assert "FAST mode" not in text, "committed outputs must come from a full-mode run"
+    assert any("FULL mode" in "".join(o.get("text", "")) for c in code for o in c["outputs"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_checked_cells_exist(path):
+    """Each notebook has regression cells that nbval compares (NBVAL_CHECK_OUTPUT)."""
+    nb = json.loads(path.read_text())
+    checked = [c for c in nb["cells"] if c["cell_type"] == "code"
+               and "NBVAL_CHECK_OUTPUT" in "".join(c["source"])]
+    assert checked and all(c["outputs"] for c in checked)
