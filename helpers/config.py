@@ -29,7 +29,6 @@ class Sizes:
     gmm_max_iter: int
     gmm_bench_n: int
     # Notebook 02/03: variational inference
-    vi_max_iter: int
     svi_steps: int
     svi_n: int
     # Notebook 04/05: VAE
@@ -44,7 +43,6 @@ FULL = Sizes(
     gmm_restarts=5,
     gmm_max_iter=200,
     gmm_bench_n=200_000,
-    vi_max_iter=200,
     svi_steps=3000,
     svi_n=500,
     vae_live_epochs=3,
@@ -58,7 +56,6 @@ FAST = Sizes(
     gmm_restarts=2,
     gmm_max_iter=60,
     gmm_bench_n=20_000,
-    vi_max_iter=100,
     svi_steps=600,
     svi_n=200,
     vae_live_epochs=1,

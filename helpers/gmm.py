@@ -223,3 +223,14 @@ def to_sklearn(params: GMMParams, **kwargs):
     return GaussianMixture(n_components=params.n_components, covariance_type="full",
                            weights_init=params.weights, means_init=params.means,
                            precisions_init=precisions, **kwargs)
+
+
+def demo_mixture() -> GMMParams:
+    """The course's running example: three well-separated 2-D Gaussians (notebooks 01 and 02)."""
+    return GMMParams(
+        weights=np.array([0.45, 0.35, 0.20]),
+        means=np.array([[0.0, 0.0], [4.0, 3.0], [-2.5, 4.5]]),
+        covariances=np.array([[[1.2, 0.4], [0.4, 0.8]],
+                              [[1.0, -0.6], [-0.6, 1.2]],
+                              [[0.5, 0.0], [0.0, 1.5]]]),
+    )

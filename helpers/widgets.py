@@ -72,3 +72,42 @@ def em_stepper(X: np.ndarray, history: gmm.EMHistory) -> widgets.VBox:
     box = widgets.VBox([slider, image])
     box.slider, box.image, box.figure = slider, image, fig
     return box
+
+
+def cavi_stepper(x: np.ndarray, prior, states, mu_grid: np.ndarray, tau_grid: np.ndarray) -> widgets.VBox:
+    """A slider over coordinate-ascent steps (``meanfield.cavi_normal_gamma``'s states).
+
+    The exact posterior p(mu, tau | x) is drawn once as filled contours; each move of the
+    slider replaces only q(mu) q(tau)'s contour lines. Attributes: ``.slider``, ``.image``.
+    """
+    from helpers import meanfield
+
+    M, T = np.meshgrid(mu_grid, tau_grid)
+    exact = meanfield.exact_posterior(x, prior)
+    fig = Figure(figsize=(7.5, 6))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.contourf(M, T, np.exp(meanfield.log_normal_gamma_density(M, T, exact)), levels=12, cmap="Blues")
+    ax.set(xlabel=r"mean $\mu$", ylabel=r"precision $\tau$")
+    fig.tight_layout()
+    q_lines = []
+
+    slider = widgets.IntSlider(value=0, min=0, max=len(states) - 1, description="update",
+                               continuous_update=True, layout=widgets.Layout(width="500px"))
+    image = widgets.Image(format="png")
+
+    def show(step: int) -> None:
+        factor, q, elbo = states[step]
+        for artist in q_lines:
+            artist.remove()
+        q_lines.clear()
+        density = np.exp(meanfield.log_q_density(M, T, q))
+        q_lines.append(ax.contour(M, T, density, levels=5, colors=plots.COLORS[4], linewidths=2))
+        ax.set_title(f"step {step} ({factor} updated): ELBO = {elbo:.4f}")
+        image.value = figure_png(fig)
+
+    slider.observe(lambda change: show(change["new"]), names="value")
+    show(0)
+    box = widgets.VBox([slider, image])
+    box.slider, box.image, box.figure = slider, image, fig
+    return box

@@ -1,0 +1,318 @@
+"""Mean-field variational inference (course text eqs. 10-13), checked against exact answers.
+
+Part 1: a univariate Gaussian with unknown mean mu and precision tau under a conjugate
+Normal-Gamma prior, where the exact posterior is known (Bishop, PRML 10.1.3).
+Part 2: a Bayesian Gaussian mixture fitted by variational EM (Bishop, PRML 10.2).
+
+Every update is eq. 11, log q_i(t_i) = E_{-q_i}[log p(x, t)] + const, worked out in
+closed form for these conjugate models; the ELBO is eq. 6 with q factorised as in eq. 10.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy.special import digamma, gammaln
+
+LOG_2PI = np.log(2 * np.pi)
+
+# ============================================================================ Part 1
+
+
+@dataclass(frozen=True)
+class NormalGamma:
+    """p(mu, tau) = N(mu | mu0, (lambda0 tau)^-1) Gamma(tau | a, b)  (b is a rate)."""
+
+    mu0: float
+    lambda0: float
+    a: float
+    b: float
+
+
+@dataclass(frozen=True)
+class MeanFieldGaussian:
+    """q(mu) q(tau) = N(mu | mean, 1 / precision) Gamma(tau | a, b)   (eq. 10 with M = 2)."""
+
+    mean: float
+    precision: float
+    a: float
+    b: float
+
+    @property
+    def expected_tau(self) -> float:
+        return self.a / self.b
+
+    @property
+    def expected_log_tau(self) -> float:
+        return float(digamma(self.a) - np.log(self.b))
+
+
+def exact_posterior(x: np.ndarray, prior: NormalGamma) -> NormalGamma:
+    """The exact posterior p(mu, tau | x), again Normal-Gamma (conjugacy). ``x``: (N,)."""
+    n, xbar = len(x), float(np.mean(x))
+    lam = prior.lambda0 + n
+    return NormalGamma(
+        mu0=(prior.lambda0 * prior.mu0 + n * xbar) / lam,
+        lambda0=lam,
+        a=prior.a + n / 2,
+        b=prior.b + 0.5 * np.sum((x - xbar) ** 2) + prior.lambda0 * n * (xbar - prior.mu0) ** 2 / (2 * lam),
+    )
+
+
+def log_evidence(x: np.ndarray, prior: NormalGamma) -> float:
+    """log p(x) = log of the integral of p(x | mu, tau) p(mu, tau), in closed form (eq. 3)."""
+    post = exact_posterior(x, prior)
+    return float(gammaln(post.a) - gammaln(prior.a) + prior.a * np.log(prior.b) - post.a * np.log(post.b)
+                 + 0.5 * np.log(prior.lambda0 / post.lambda0) - len(x) / 2 * LOG_2PI)
+
+
+def log_normal_gamma_density(mu: np.ndarray, tau: np.ndarray, p: NormalGamma) -> np.ndarray:
+    """log N(mu | mu0, (lambda0 tau)^-1) + log Gamma(tau | a, b), elementwise."""
+    log_normal = 0.5 * (np.log(p.lambda0 * tau) - LOG_2PI - p.lambda0 * tau * (mu - p.mu0) ** 2)
+    log_gamma = p.a * np.log(p.b) - gammaln(p.a) + (p.a - 1) * np.log(tau) - p.b * tau
+    return log_normal + log_gamma
+
+
+def log_q_density(mu: np.ndarray, tau: np.ndarray, q: MeanFieldGaussian) -> np.ndarray:
+    """log q(mu) + log q(tau), elementwise."""
+    log_normal = 0.5 * (np.log(q.precision) - LOG_2PI - q.precision * (mu - q.mean) ** 2)
+    log_gamma = q.a * np.log(q.b) - gammaln(q.a) + (q.a - 1) * np.log(tau) - q.b * tau
+    return log_normal + log_gamma
+
+
+def update_q_mu(x: np.ndarray, prior: NormalGamma, q: MeanFieldGaussian) -> MeanFieldGaussian:
+    """Eq. 11 for the factor q(mu): log q(mu) = E_tau[log p(x, mu, tau)] + const.
+
+    Result: N(mu | (lambda0 mu0 + N xbar) / (lambda0 + N), ((lambda0 + N) E[tau])^-1)   (PRML 10.26-27).
+    """
+    n = len(x)
+    return replace(q, mean=(prior.lambda0 * prior.mu0 + n * np.mean(x)) / (prior.lambda0 + n),
+                   precision=(prior.lambda0 + n) * q.expected_tau)
+
+
+def update_q_tau(x: np.ndarray, prior: NormalGamma, q: MeanFieldGaussian) -> MeanFieldGaussian:
+    """Eq. 11 for the factor q(tau): log q(tau) = E_mu[log p(x, mu, tau)] + const.
+
+    Result: Gamma(a0 + (N + 1)/2, b0 + 1/2 E_mu[sum_n (x_n - mu)^2 + lambda0 (mu - mu0)^2])  (PRML 10.29-30).
+    """
+    var_mu = 1.0 / q.precision
+    sq = np.sum((x - q.mean) ** 2) + len(x) * var_mu + prior.lambda0 * ((q.mean - prior.mu0) ** 2 + var_mu)
+    return replace(q, a=prior.a + (len(x) + 1) / 2, b=prior.b + 0.5 * sq)
+
+
+def elbo_normal_gamma(x: np.ndarray, prior: NormalGamma, q: MeanFieldGaussian) -> float:
+    """L(q) = E_q[log p(x, mu, tau)] - E_q[log q(mu) q(tau)]   (eq. 6), in closed form."""
+    n = len(x)
+    e_tau, e_log_tau, var_mu = q.expected_tau, q.expected_log_tau, 1.0 / q.precision
+    e_lik = 0.5 * n * (e_log_tau - LOG_2PI) - 0.5 * e_tau * (np.sum((x - q.mean) ** 2) + n * var_mu)
+    e_prior_mu = 0.5 * (np.log(prior.lambda0) + e_log_tau - LOG_2PI) \
+        - 0.5 * prior.lambda0 * e_tau * ((q.mean - prior.mu0) ** 2 + var_mu)
+    e_prior_tau = prior.a * np.log(prior.b) - gammaln(prior.a) + (prior.a - 1) * e_log_tau - prior.b * e_tau
+    entropy_mu = 0.5 * (1 + LOG_2PI - np.log(q.precision))
+    entropy_tau = q.a - np.log(q.b) + gammaln(q.a) + (1 - q.a) * digamma(q.a)
+    return float(e_lik + e_prior_mu + e_prior_tau + entropy_mu + entropy_tau)
+
+
+def cavi_normal_gamma(x: np.ndarray, prior: NormalGamma, init: MeanFieldGaussian, n_iter: int = 20
+                      ) -> list[tuple[str, MeanFieldGaussian, float]]:
+    """Coordinate ascent (eqs. 11-12): alternate q(mu) and q(tau) updates.
+
+    Returns every state as (which factor was just updated, q, ELBO); the first entry is the start.
+    """
+    q = init
+    states = [("start", q, elbo_normal_gamma(x, prior, q))]
+    for _ in range(n_iter):
+        q = update_q_mu(x, prior, q)
+        states.append(("q(mu)", q, elbo_normal_gamma(x, prior, q)))
+        q = update_q_tau(x, prior, q)
+        states.append(("q(tau)", q, elbo_normal_gamma(x, prior, q)))
+    return states
+
+
+def marginal_variances(post: NormalGamma) -> tuple[float, float]:
+    """Var(mu) and Var(tau) under the exact Normal-Gamma posterior (Student-t and Gamma marginals)."""
+    return post.b / (post.lambda0 * (post.a - 1)), post.a / post.b**2
+
+
+def q_variances(q: MeanFieldGaussian) -> tuple[float, float]:
+    """Var(mu) and Var(tau) under the factorised q."""
+    return 1.0 / q.precision, q.a / q.b**2
+
+
+# ============================================================================ Part 2
+
+
+@dataclass(frozen=True)
+class BayesianGMMPrior:
+    """Dirichlet(alpha0) on the weights; N(mu_k | m0, (beta0 Lambda_k)^-1) W(Lambda_k | W0, nu0) per component."""
+
+    alpha0: float
+    m0: np.ndarray
+    beta0: float
+    W0: np.ndarray
+    nu0: float
+
+
+@dataclass(frozen=True)
+class BayesianGMMPosterior:
+    """q(pi) q(mu, Lambda): Dirichlet(alpha) and K Gaussian-Wisharts (m_k, beta_k, W_k, nu_k)."""
+
+    alpha: np.ndarray   # (K,)
+    beta: np.ndarray    # (K,)
+    m: np.ndarray       # (K, D)
+    W: np.ndarray       # (K, D, D)
+    nu: np.ndarray      # (K,)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """E[pi_k] = alpha_k / sum_j alpha_j."""
+        return self.alpha / self.alpha.sum()
+
+    @property
+    def covariances(self) -> np.ndarray:
+        """(nu_k W_k)^-1, the inverse of E[Lambda_k] (scikit-learn's ``covariances_``)."""
+        return np.linalg.inv(self.nu[:, None, None] * self.W)
+
+
+@dataclass
+class VariationalEMHistory:
+    elbo: list[float] = field(default_factory=list)
+    posteriors: list[BayesianGMMPosterior] = field(default_factory=list)
+
+
+def component_statistics(X: np.ndarray, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """N_k, xbar_k, S_k of PRML 10.51-10.53: (K,), (K, D), (K, D, D)."""
+    nk = resp.sum(axis=0) + 10 * np.finfo(float).eps
+    xbar = resp.T @ X / nk[:, None]
+    S = np.empty((len(nk), X.shape[1], X.shape[1]))
+    for k in range(len(nk)):
+        diff = X - xbar[k]
+        S[k] = (resp[:, k] * diff.T) @ diff / nk[k]
+    return nk, xbar, S
+
+
+def update_q_parameters(X: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior) -> BayesianGMMPosterior:
+    """Variational M-step: eq. 11 for q(pi) and each q(mu_k, Lambda_k) given q(Z)   (PRML 10.58-10.63)."""
+    nk, xbar, S = component_statistics(X, resp)
+    beta = prior.beta0 + nk
+    m = (prior.beta0 * prior.m0 + nk[:, None] * xbar) / beta[:, None]
+    W0_inv = np.linalg.inv(prior.W0)
+    W = np.empty_like(S)
+    for k in range(len(nk)):
+        d = xbar[k] - prior.m0
+        W[k] = np.linalg.inv(W0_inv + nk[k] * S[k] + prior.beta0 * nk[k] / beta[k] * np.outer(d, d))
+    return BayesianGMMPosterior(alpha=prior.alpha0 + nk, beta=beta, m=m, W=W, nu=prior.nu0 + nk)
+
+
+def expected_log_weights(post: BayesianGMMPosterior) -> np.ndarray:
+    """E[log pi_k] = psi(alpha_k) - psi(sum alpha)   (PRML 10.66)."""
+    return digamma(post.alpha) - digamma(post.alpha.sum())
+
+
+def expected_log_det_precision(post: BayesianGMMPosterior) -> np.ndarray:
+    """E[log |Lambda_k|] = sum_i psi((nu_k + 1 - i) / 2) + D log 2 + log |W_k|   (PRML 10.65)."""
+    d = post.m.shape[1]
+    i = np.arange(1, d + 1)
+    return (digamma((post.nu[:, None] + 1 - i) / 2).sum(axis=1) + d * np.log(2)
+            + np.linalg.slogdet(post.W)[1])
+
+
+def update_q_assignments(X: np.ndarray, post: BayesianGMMPosterior) -> np.ndarray:
+    """Variational E-step: eq. 11 for q(Z), responsibilities (n, K)   (PRML 10.46-10.49, 10.64-10.66)."""
+    d = X.shape[1]
+    log_rho = np.empty((len(X), len(post.alpha)))
+    e_log_pi, e_log_det = expected_log_weights(post), expected_log_det_precision(post)
+    for k in range(len(post.alpha)):
+        diff = X - post.m[k]
+        maha = d / post.beta[k] + post.nu[k] * np.einsum("ij,jk,ik->i", diff, post.W[k], diff)
+        log_rho[:, k] = e_log_pi[k] + 0.5 * e_log_det[k] - 0.5 * d * LOG_2PI - 0.5 * maha
+    log_rho -= log_rho.max(axis=1, keepdims=True)
+    resp = np.exp(log_rho)
+    return resp / resp.sum(axis=1, keepdims=True)
+
+
+def _log_wishart_normaliser(W: np.ndarray, nu: float) -> float:
+    """log B(W, nu) of the Wishart density (PRML B.79)."""
+    d = W.shape[0]
+    i = np.arange(1, d + 1)
+    return float(-0.5 * nu * np.linalg.slogdet(W)[1]
+                 - (0.5 * nu * d * np.log(2) + d * (d - 1) / 4 * np.log(np.pi) + gammaln((nu + 1 - i) / 2).sum()))
+
+
+def _log_dirichlet_normaliser(alpha: np.ndarray) -> float:
+    """log C(alpha) = log Gamma(sum alpha) - sum log Gamma(alpha_k)   (PRML B.23)."""
+    return float(gammaln(alpha.sum()) - gammaln(alpha).sum())
+
+
+def elbo_bayesian_gmm(X: np.ndarray, resp: np.ndarray, post: BayesianGMMPosterior,
+                      prior: BayesianGMMPrior) -> float:
+    """The full variational lower bound of PRML 10.70-10.77 (eq. 6 with the factorisation of eq. 10)."""
+    n, d = X.shape
+    k_count = len(post.alpha)
+    nk, xbar, S = component_statistics(X, resp)
+    e_log_pi, e_log_det = expected_log_weights(post), expected_log_det_precision(post)
+    W0_inv = np.linalg.inv(prior.W0)
+
+    e_log_lik = 0.0
+    e_log_p_mu_lambda = 0.0
+    e_log_q_mu_lambda = 0.0
+    for k in range(k_count):
+        diff = xbar[k] - post.m[k]
+        e_log_lik += 0.5 * nk[k] * (e_log_det[k] - d / post.beta[k] - post.nu[k] * np.trace(S[k] @ post.W[k])
+                                    - post.nu[k] * diff @ post.W[k] @ diff - d * LOG_2PI)
+        dm = post.m[k] - prior.m0
+        e_log_p_mu_lambda += 0.5 * (d * np.log(prior.beta0 / (2 * np.pi)) + e_log_det[k]
+                                    - d * prior.beta0 / post.beta[k]
+                                    - prior.beta0 * post.nu[k] * dm @ post.W[k] @ dm)
+        e_log_p_mu_lambda += 0.5 * (prior.nu0 - d - 1) * e_log_det[k] \
+            - 0.5 * post.nu[k] * np.trace(W0_inv @ post.W[k])
+        entropy_wishart = (-_log_wishart_normaliser(post.W[k], post.nu[k])
+                           - 0.5 * (post.nu[k] - d - 1) * e_log_det[k] + 0.5 * post.nu[k] * d)
+        e_log_q_mu_lambda += 0.5 * e_log_det[k] + 0.5 * d * np.log(post.beta[k] / (2 * np.pi)) \
+            - 0.5 * d - entropy_wishart
+    e_log_p_mu_lambda += k_count * _log_wishart_normaliser(prior.W0, prior.nu0)
+
+    e_log_p_z = float(np.sum(resp * e_log_pi))
+    e_log_p_pi = _log_dirichlet_normaliser(np.full(k_count, prior.alpha0)) + (prior.alpha0 - 1) * e_log_pi.sum()
+    e_log_q_z = float(np.sum(resp * np.log(np.clip(resp, np.finfo(float).tiny, None))))
+    e_log_q_pi = float(np.sum((post.alpha - 1) * e_log_pi)) + _log_dirichlet_normaliser(post.alpha)
+    return float(e_log_lik + e_log_p_z + e_log_p_pi + e_log_p_mu_lambda - e_log_q_z - e_log_q_pi
+                 - e_log_q_mu_lambda)
+
+
+def variational_em(X: np.ndarray, init_resp: np.ndarray, prior: BayesianGMMPrior, max_iter: int = 200,
+                   tol: float = 1e-8) -> tuple[np.ndarray, BayesianGMMPosterior, VariationalEMHistory]:
+    """Variational EM (eqs. 12-13): from initial responsibilities, alternate the q-parameter update
+    and the q(Z) update, recording the ELBO after each full cycle. Stops when it changes by < tol."""
+    resp = init_resp
+    post = update_q_parameters(X, resp, prior)
+    history = VariationalEMHistory([elbo_bayesian_gmm(X, resp, post, prior)], [post])
+    for _ in range(max_iter):
+        resp = update_q_assignments(X, post)
+        post = update_q_parameters(X, resp, prior)
+        history.elbo.append(elbo_bayesian_gmm(X, resp, post, prior))
+        history.posteriors.append(post)
+        if abs(history.elbo[-1] - history.elbo[-2]) < tol:
+            break
+    return resp, post, history
+
+
+def to_sklearn(prior: BayesianGMMPrior, n_components: int, init_resp: np.ndarray, **kwargs):
+    """scikit-learn's BayesianGaussianMixture with these priors, started from ``init_resp``.
+
+    scikit-learn has no public way to pass initial responsibilities, so this subclass overrides
+    its (private) initialisation hook to use them; everything after that is scikit-learn's own code.
+    """
+    from sklearn.mixture import BayesianGaussianMixture
+
+    class FromResponsibilities(BayesianGaussianMixture):
+        def _initialize_parameters(self, X, random_state, xp=None):
+            self._initialize(X, init_resp)
+
+    return FromResponsibilities(
+        n_components=n_components, covariance_type="full",
+        weight_concentration_prior_type="dirichlet_distribution",
+        weight_concentration_prior=prior.alpha0, mean_prior=prior.m0, mean_precision_prior=prior.beta0,
+        covariance_prior=np.linalg.inv(prior.W0), degrees_of_freedom_prior=prior.nu0, reg_covar=0.0,
+        n_init=1, **kwargs)

@@ -1,0 +1,131 @@
+"""helpers.meanfield: every update and bound against brute-force numerical integration on tiny problems."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import gamma, norm
+
+from helpers import gmm
+from helpers import meanfield as mf
+
+X_SMALL = np.array([0.9, 1.4, 0.2, 1.1, 0.7])
+PRIOR = mf.NormalGamma(mu0=0.0, lambda0=2.0, a=2.0, b=1.5)
+Q = mf.MeanFieldGaussian(mean=0.5, precision=3.0, a=3.0, b=2.0)
+
+MU = np.linspace(-4, 5, 1801)
+TAU = np.linspace(1e-5, 15, 3001)
+
+
+def log_joint(mu, tau):
+    """log p(x, mu, tau) by brute force, broadcasting over grids."""
+    lik = np.sum(norm.logpdf(X_SMALL[:, None, None], mu, 1 / np.sqrt(tau)), axis=0)
+    return lik + mf.log_normal_gamma_density(mu, tau, PRIOR)
+
+
+def test_log_evidence_matches_numerical_integration():
+    M, T = np.meshgrid(MU, TAU)
+    numeric = np.log(np.sum(np.exp(log_joint(M, T))) * (MU[1] - MU[0]) * (TAU[1] - TAU[0]))
+    assert mf.log_evidence(X_SMALL, PRIOR) == pytest.approx(numeric, abs=1e-6)
+
+
+def test_update_q_tau_is_eq_11_by_quadrature():
+    """log q*(tau) = E_{q(mu)}[log p(x, mu, tau)] + const, integrated over mu numerically."""
+    mu = np.linspace(Q.mean - 8 / np.sqrt(Q.precision), Q.mean + 8 / np.sqrt(Q.precision), 2001)
+    weights = norm.pdf(mu, Q.mean, 1 / np.sqrt(Q.precision)) * (mu[1] - mu[0])
+    M, T = np.meshgrid(mu, TAU)
+    unnormalised = np.sum(log_joint(M, T) * weights, axis=1)          # E_mu[...] for each tau
+    density = np.exp(unnormalised - unnormalised.max())
+    density /= density.sum() * (TAU[1] - TAU[0])
+    q = mf.update_q_tau(X_SMALL, PRIOR, Q)
+    np.testing.assert_allclose(density, gamma.pdf(TAU, q.a, scale=1 / q.b), atol=2e-4)
+
+
+def test_update_q_mu_is_eq_11_by_quadrature():
+    """log q*(mu) = E_{q(tau)}[log p(x, mu, tau)] + const, integrated over tau numerically."""
+    weights = gamma.pdf(TAU, Q.a, scale=1 / Q.b) * (TAU[1] - TAU[0])
+    M, T = np.meshgrid(MU, TAU)
+    unnormalised = np.sum(log_joint(M, T) * weights[:, None], axis=0)  # E_tau[...] for each mu
+    density = np.exp(unnormalised - unnormalised.max())
+    density /= density.sum() * (MU[1] - MU[0])
+    q = mf.update_q_mu(X_SMALL, PRIOR, Q)
+    np.testing.assert_allclose(density, norm.pdf(MU, q.mean, 1 / np.sqrt(q.precision)), atol=2e-4)
+
+
+def test_elbo_matches_numerical_integration():
+    M, T = np.meshgrid(MU, TAU)
+    log_q = mf.log_q_density(M, T, Q)
+    numeric = np.sum(np.exp(log_q) * (log_joint(M, T) - log_q)) * (MU[1] - MU[0]) * (TAU[1] - TAU[0])
+    assert mf.elbo_normal_gamma(X_SMALL, PRIOR, Q) == pytest.approx(numeric, abs=1e-4)
+
+
+def test_cavi_is_monotone_and_stays_below_the_evidence():
+    states = mf.cavi_normal_gamma(X_SMALL, PRIOR, Q, n_iter=30)
+    elbos = np.array([s[2] for s in states])
+    assert np.all(np.diff(elbos) >= -1e-12)
+    assert elbos[-1] < mf.log_evidence(X_SMALL, PRIOR)
+    exact = mf.exact_posterior(X_SMALL, PRIOR)
+    q = states[-1][1]
+    assert q.mean == pytest.approx(exact.mu0)
+    assert all(vq < ve for vq, ve in zip(mf.q_variances(q), mf.marginal_variances(exact), strict=True))
+
+
+def test_bayesian_gmm_elbo_by_quadrature_for_one_component_in_1d():
+    """K=1, D=1: the ELBO is a 2-D integral over (mu, lambda) that a grid can do."""
+    X = np.array([[0.3], [1.2], [-0.4], [0.8]])
+    prior = mf.BayesianGMMPrior(alpha0=1.0, m0=np.array([0.0]), beta0=0.5, W0=np.array([[2.0]]), nu0=3.0)
+    resp = np.ones((4, 1))
+    post = mf.update_q_parameters(X, resp, prior)
+    mu = np.linspace(-3, 4, 1201)
+    lam = np.linspace(1e-6, 40, 6001)   # q(lambda) has a long right tail: cut it late
+    M, L = np.meshgrid(mu, lam)
+
+    def log_normal_wishart(m, beta, W, nu):   # 1-D Wishart(W, nu) is Gamma(nu/2, rate 1/(2W))
+        return norm.logpdf(M, m, 1 / np.sqrt(beta * L)) + gamma.logpdf(L, nu / 2, scale=2 * W)
+
+    log_q = log_normal_wishart(post.m[0, 0], post.beta[0], post.W[0, 0, 0], post.nu[0])
+    log_p = (np.sum(norm.logpdf(X[:, 0, None, None], M, 1 / np.sqrt(L)), axis=0)
+             + log_normal_wishart(prior.m0[0], prior.beta0, prior.W0[0, 0], prior.nu0))
+    numeric = np.sum(np.exp(log_q) * (log_p - log_q)) * (mu[1] - mu[0]) * (lam[1] - lam[0])
+    assert mf.elbo_bayesian_gmm(X, resp, post, prior) == pytest.approx(numeric, abs=1e-4)
+
+
+def test_expected_log_det_precision_by_monte_carlo():
+    from scipy.stats import wishart
+
+    post = mf.BayesianGMMPosterior(alpha=np.ones(1), beta=np.ones(1), m=np.zeros((1, 2)),
+                                   W=np.array([[[0.7, 0.2], [0.2, 0.5]]]), nu=np.array([5.0]))
+    samples = wishart(df=5.0, scale=post.W[0]).rvs(200_000, random_state=0)
+    mc = np.mean(np.linalg.slogdet(samples)[1])
+    assert mf.expected_log_det_precision(post)[0] == pytest.approx(mc, abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def mixture_data():
+    return gmm.sample(gmm.demo_mixture(), 300, np.random.default_rng(0))[0]
+
+
+def test_variational_em_is_monotone_and_prunes(mixture_data):
+    X = mixture_data
+    prior = mf.BayesianGMMPrior(1e-3, X.mean(0), 1.0, np.linalg.inv(np.cov(X.T)), 2.0)
+    r0 = np.random.default_rng(1).dirichlet(np.ones(5), size=len(X))
+    _, post, history = mf.variational_em(X, r0, prior, max_iter=300, tol=0.0)
+    elbo = np.array(history.elbo)
+    assert np.all(np.diff(elbo) >= -1e-9 * np.abs(elbo[1:]))
+    assert np.sum(post.weights > 0.01) == 3
+
+
+def test_variational_em_matches_scikit_learn(mixture_data):
+    X = mixture_data
+    prior = mf.BayesianGMMPrior(0.1, X.mean(0), 0.5, np.linalg.inv(np.cov(X.T)), 3.0)
+    r0 = np.random.default_rng(2).dirichlet(np.ones(4), size=len(X))
+    _, post, _ = mf.variational_em(X, r0, prior, max_iter=60, tol=0.0)
+    reference = mf.to_sklearn(prior, 4, r0, max_iter=60, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference.fit(X)
+    np.testing.assert_allclose(reference.weights_, post.weights, atol=1e-10)
+    np.testing.assert_allclose(reference.means_, post.m, atol=1e-9)
+    np.testing.assert_allclose(reference.covariances_, post.covariances, atol=1e-9)
