@@ -10,6 +10,9 @@ never depend on the mode.
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 FAST_ENV = "EM2VAE_FAST"
@@ -27,10 +30,6 @@ class Sizes:
     # Notebook 01: EM
     gmm_restarts: int
     gmm_max_iter: int
-    gmm_bench_n: int
-    # Notebook 02/03: variational inference
-    svi_steps: int
-    svi_n: int
     # Notebook 04/05: VAE
     vae_live_epochs: int
     vae_train_subset: int | None
@@ -42,9 +41,6 @@ class Sizes:
 FULL = Sizes(
     gmm_restarts=5,
     gmm_max_iter=200,
-    gmm_bench_n=200_000,
-    svi_steps=3000,
-    svi_n=500,
     vae_live_epochs=3,
     vae_train_subset=None,
     vae_eval_digits=8,
@@ -55,9 +51,6 @@ FULL = Sizes(
 FAST = Sizes(
     gmm_restarts=2,
     gmm_max_iter=60,
-    gmm_bench_n=20_000,
-    svi_steps=600,
-    svi_n=200,
     vae_live_epochs=1,
     vae_train_subset=2048,
     vae_eval_digits=4,
@@ -76,3 +69,23 @@ def describe_mode() -> str:
     if fast_mode():
         return f"FAST mode ({FAST_ENV}=1): small sizes for CI; unset {FAST_ENV} for the full run."
     return f"FULL mode: the course's full sizes (set {FAST_ENV}=1 for a quick check)."
+
+
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send what C/C++ code writes to file descriptor 2 to /dev/null for the duration.
+
+    TensorFlow's native start-up notices (oneDNN, CPU features, absl) are written there while
+    it is imported and ignore TF_CPP_MIN_LOG_LEVEL; in a notebook they would land in the cell's
+    output. Python exceptions are unaffected: they propagate after the descriptor is restored.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -111,3 +111,14 @@ def cavi_stepper(x: np.ndarray, prior, states, mu_grid: np.ndarray, tau_grid: np
     box = widgets.VBox([slider, image])
     box.slider, box.image, box.figure = slider, image, fig
     return box
+
+
+def progress_bar(total: int, description: str = "") -> tuple[widgets.IntProgress, callable]:
+    """A progress bar for long loops in notebooks: returns the widget and ``update(step)``."""
+    bar = widgets.IntProgress(value=0, min=0, max=total, description=description,
+                              layout=widgets.Layout(width="500px"))
+
+    def update(step: int) -> None:
+        bar.value = step
+
+    return bar, update
