@@ -94,3 +94,33 @@ def image_grid(images: np.ndarray, n_cols: int) -> np.ndarray:
         r, c = divmod(i, n_cols)
         grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = img
     return grid
+
+
+def show_images(ax: Axes, images: np.ndarray, n_cols: int, title: str = "") -> None:
+    """Tile grey images (n, 28, 28) with values in [0, 1] or 0..255 into one picture, no ticks."""
+    ax.imshow(image_grid(np.asarray(images), n_cols), cmap="gray_r", interpolation="nearest")
+    ax.set(xticks=[], yticks=[], title=title)
+    ax.grid(False)
+
+
+def plot_learning_curves(ax: Axes, runs: dict[str, list[dict]], key: str = "val_loss",
+                         ylabel: str = "validation loss (-ELBO, nats)") -> None:
+    """One line per run: ``runs[name]`` is a list of per-epoch dicts with 'epoch' and ``key``."""
+    markers = "osD^v"
+    for i, (name, rows) in enumerate(runs.items()):
+        epochs = [r["epoch"] for r in rows]
+        ax.plot(epochs, [r[key] for r in rows], marker=markers[i % len(markers)], markersize=5,
+                color=COLORS[i % len(COLORS)], label=name)
+    ax.set(xlabel="epoch", ylabel=ylabel)
+    ax.legend()
+
+
+def plot_posterior_vs_q(ax: Axes, t1: np.ndarray, t2: np.ndarray, log_posterior: np.ndarray,
+                        log_q: np.ndarray, title: str = "") -> None:
+    """Filled contours of the true posterior p(t|x) with the contours of q(t|x) drawn over them."""
+    post, q = np.exp(log_posterior), np.exp(log_q)
+    ax.contourf(t1, t2, post, levels=12, cmap="Blues")
+    ax.contour(t1, t2, q, levels=[q.max() * f for f in (0.05, 0.3, 0.7)], colors=COLORS[4], linewidths=2)
+    ax.set(xlabel="$t_1$", ylabel="$t_2$", title=title)
+    ax.set_aspect("equal")
+    ax.grid(False)
