@@ -30,12 +30,11 @@ class Sizes:
     # Notebook 01: EM
     gmm_restarts: int
     gmm_max_iter: int
-    # Notebook 04/05: VAE
+    # Notebook 04: VAE
     vae_live_epochs: int
     vae_train_subset: int | None
     vae_eval_digits: int
     vae_iw_max_k: int
-    scatter_points: int
 
 
 FULL = Sizes(
@@ -45,7 +44,6 @@ FULL = Sizes(
     vae_train_subset=None,
     vae_eval_digits=8,
     vae_iw_max_k=5000,
-    scatter_points=10_000,
 )
 
 FAST = Sizes(
@@ -55,7 +53,6 @@ FAST = Sizes(
     vae_train_subset=2048,
     vae_eval_digits=4,
     vae_iw_max_k=500,
-    scatter_points=2_000,
 )
 
 

@@ -122,3 +122,164 @@ def progress_bar(total: int, description: str = "") -> tuple[widgets.IntProgress
         bar.value = step
 
     return bar, update
+
+
+# ----------------------------------------------------------------------------- the latent explorer
+
+
+def png_bytes(image: np.ndarray, compress_level: int = 1) -> bytes:
+    """uint8 (h, w) or (h, w, 3) array -> PNG bytes (fast, lightly compressed)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
+
+
+def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
+    """uint8 (h, w, 3) array -> JPEG bytes: about ten times faster to encode than PNG for a scatter plot."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def digit_png(probabilities: np.ndarray, scale: int = 8) -> bytes:
+    """Pixel probabilities (28, 28) -> a white-on-black PNG, upscaled ``scale`` times with sharp pixels."""
+    pixels = (255.0 * np.clip(probabilities, 0.0, 1.0)).astype(np.uint8)
+    return png_bytes(np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1))
+
+
+class LatentScatter:
+    """The latent means of a data set, drawn once; markers and lines are painted onto a copy of the pixels.
+
+    ``render(point, line)`` costs a copy and a JPEG encoding, never a matplotlib redraw.
+    """
+
+    def __init__(self, t: np.ndarray, labels: np.ndarray, limit: float, size_px: int = 460,
+                 class_names: list[str] | None = None):
+        dpi = 100
+        fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi)
+        canvas = FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.14, 0.11, 0.83, 0.85))
+        ax.scatter(t[:, 0], t[:, 1], c=labels, cmap=plots.DIGIT_CMAP, s=2, vmin=-0.5, vmax=9.5, linewidths=0)
+        ax.set(xlim=(-limit, limit), ylim=(-limit, limit), xlabel="$t_1$", ylabel="$t_2$")
+        names = class_names or [str(k) for k in range(10)]
+        for k in range(10):  # class labels at the median position of each class
+            if np.any(labels == k):
+                cx, cy = np.median(t[labels == k], axis=0)
+                ax.text(cx, cy, names[k], fontsize=13, weight="bold", ha="center", va="center",
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0})
+        canvas.draw()
+        self.background = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+        self._to_pixels = ax.transData.transform
+        self.height = self.background.shape[0]
+
+    def pixel(self, point) -> tuple[int, int]:
+        x, y = self._to_pixels(np.asarray(point, dtype=float)[None])[0]
+        return int(round(self.height - y)), int(round(x))
+
+    def _paint(self, image: np.ndarray, row: int, col: int, radius: int, color) -> None:
+        r0, r1 = max(row - radius, 0), min(row + radius + 1, image.shape[0])
+        c0, c1 = max(col - radius, 0), min(col + radius + 1, image.shape[1])
+        image[r0:r1, c0:c1] = color
+
+    def render(self, point=None, line=None) -> bytes:
+        image = self.background.copy()
+        if line is not None:
+            (r0, c0), (r1, c1) = self.pixel(line[0]), self.pixel(line[1])
+            steps = max(abs(r1 - r0), abs(c1 - c0), 1)
+            for s in np.linspace(0.0, 1.0, steps + 1):
+                self._paint(image, round(r0 + s * (r1 - r0)), round(c0 + s * (c1 - c0)), 1, (40, 40, 40))
+        if point is not None:
+            row, col = self.pixel(point)
+            self._paint(image, row, col, 6, (0, 0, 0))
+            self._paint(image, row, col, 4, (255, 40, 40))
+        return jpeg_bytes(image)
+
+
+def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float = 3.0,
+                    class_names: list[str] | None = None) -> widgets.VBox:
+    """Sliders over the 2-D latent space with the decoded image and a marker on the latent scatter.
+
+    ``decode`` maps latent points (n, 2) to pixel probabilities (n, 28, 28) — pass a
+    ``vae.NumpyDecoder``, never something that calls ``Model.predict``. ``t_data`` (n, 2) are the
+    latent means of a data set, ``labels`` (n,) their classes. Controls (all attributes of the
+    returned box): ``t1``, ``t2`` sliders; ``picker`` jumps both to a data point's encoding;
+    ``digit_a``, ``digit_b`` and ``alpha`` interpolate between two data points' encodings.
+    Outputs: ``image`` (the decoded digit), ``scatter`` (with the marker), ``path`` (the decoded path).
+    """
+    scatter = LatentScatter(t_data, labels, limit, class_names=class_names)
+    slider_style = {"continuous_update": True, "readout_format": ".2f", "layout": widgets.Layout(width="420px")}
+    t1 = widgets.FloatSlider(value=0.0, min=-limit, max=limit, step=0.01, description="t1", **slider_style)
+    t2 = widgets.FloatSlider(value=0.0, min=-limit, max=limit, step=0.01, description="t2", **slider_style)
+    image = widgets.Image(format="png", layout=widgets.Layout(width="224px", height="224px"))
+    scatter_image = widgets.Image(format="jpeg", layout=widgets.Layout(width="460px", height="460px"))
+    n = len(t_data)
+    picker = widgets.BoundedIntText(value=0, min=0, max=n - 1, description="data #",
+                                    layout=widgets.Layout(width="180px"))
+    jump = widgets.Button(description="jump to its code", layout=widgets.Layout(width="150px"))
+    digit_a = widgets.BoundedIntText(value=0, min=0, max=n - 1, description="from #",
+                                     layout=widgets.Layout(width="180px"))
+    digit_b = widgets.BoundedIntText(value=1, min=0, max=n - 1, description="to #",
+                                     layout=widgets.Layout(width="180px"))
+    alpha = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.01, description="alpha", **slider_style)
+    path = widgets.Image(format="png", layout=widgets.Layout(width="660px"))
+    state = {"line": None, "quiet": False}
+
+    def show_point(point) -> None:
+        image.value = digit_png(decode(np.asarray([point], dtype=np.float32))[0])
+        scatter_image.value = scatter.render(point, state["line"])
+
+    def on_slider(_change=None) -> None:
+        if not state["quiet"]:
+            state["line"] = None
+            show_point((t1.value, t2.value))
+
+    def move_sliders(point) -> None:
+        state["quiet"] = True
+        with t1.hold_trait_notifications(), t2.hold_trait_notifications():
+            t1.value, t2.value = (float(np.clip(p, -limit, limit)) for p in point)
+        state["quiet"] = False
+
+    def on_jump(_button=None) -> None:
+        move_sliders(t_data[picker.value])
+        on_slider()
+
+    def on_interpolate(_change=None) -> None:
+        a, b = t_data[digit_a.value], t_data[digit_b.value]
+        state["line"] = (a, b)
+        point = (1 - alpha.value) * a + alpha.value * b
+        move_sliders(point)
+        show_point(point)
+
+    def on_endpoints(_change=None) -> None:
+        a, b = t_data[digit_a.value], t_data[digit_b.value]
+        steps = np.linspace(0.0, 1.0, 11)[:, None]
+        strip = decode(((1 - steps) * a + steps * b).astype(np.float32))
+        path.value = digit_png(np.concatenate(list(strip), axis=1), scale=2)
+        on_interpolate()
+
+    t1.observe(on_slider, names="value")
+    t2.observe(on_slider, names="value")
+    jump.on_click(on_jump)
+    picker.observe(lambda _c: on_jump(), names="value")
+    alpha.observe(on_interpolate, names="value")
+    digit_a.observe(on_endpoints, names="value")
+    digit_b.observe(on_endpoints, names="value")
+    on_endpoints()
+    move_sliders((0.0, 0.0))
+    on_slider()
+
+    left = widgets.VBox([widgets.HTML("<b>Move through the latent space</b>"), t1, t2, image,
+                         widgets.HBox([picker, jump])])
+    box = widgets.VBox([
+        widgets.HBox([left, scatter_image]),
+        widgets.HTML("<b>Interpolate between two encodings</b>"),
+        widgets.HBox([digit_a, digit_b]), alpha, path,
+    ])
+    box.t1, box.t2, box.image, box.scatter = t1, t2, image, scatter_image
+    box.picker, box.jump, box.digit_a, box.digit_b, box.alpha, box.path = picker, jump, digit_a, digit_b, alpha, path
+    box.update = on_slider
+    return box

@@ -14,3 +14,34 @@ def test_em_stepper_redraws_in_place():
     box.slider.value = box.slider.max
     assert bytes(box.image.value) != first and id(box.figure) == figure_id
     assert box.slider.max == len(fit.history.params)
+
+
+def _toy_decoder(t):
+    """A cheap stand-in decoder: a blob whose position follows t."""
+    rows, cols = np.mgrid[0:28, 0:28]
+    return np.stack([np.exp(-((rows - 14 - 4 * a) ** 2 + (cols - 14 - 4 * b) ** 2) / 20) for a, b in t])
+
+
+def test_latent_explorer_sliders_picker_and_interpolation():
+    rng = np.random.default_rng(0)
+    t = rng.standard_normal((200, 2)).astype("float32")
+    labels = rng.integers(0, 10, 200)
+    box = widgets.latent_explorer(_toy_decoder, t, labels, limit=3.0)
+    digit, scatter = bytes(box.image.value), bytes(box.scatter.value)
+    box.t1.value = 1.0
+    assert bytes(box.image.value) != digit and bytes(box.scatter.value) != scatter
+    box.picker.value = 17
+    np.testing.assert_allclose([box.t1.value, box.t2.value], np.clip(t[17], -3, 3), atol=0.01)
+    path = bytes(box.path.value)
+    box.digit_a.value, box.digit_b.value = 5, 9
+    assert bytes(box.path.value) != path
+    box.alpha.value = 0.25
+    np.testing.assert_allclose([box.t1.value, box.t2.value], np.clip(0.75 * t[5] + 0.25 * t[9], -3, 3), atol=0.01)
+
+
+def test_latent_scatter_maps_data_to_pixels():
+    t = np.array([[0.0, 0.0], [2.0, 2.0]])
+    scatter = widgets.LatentScatter(t, np.array([0, 1]), limit=3.0)
+    (r0, c0), (r1, c1) = scatter.pixel((0, 0)), scatter.pixel((2, 2))
+    assert c1 > c0 and r1 < r0          # right and up on screen
+    assert scatter.render((0, 0))[:2] == b"\xff\xd8"   # a JPEG
