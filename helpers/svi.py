@@ -228,6 +228,7 @@ class LinearEncoder:
         return X @ self.A + self.c, np.broadcast_to(self.v, (len(X), len(self.v)))
 
     def n_parameters(self, rank: int | None = None) -> int:
+        """Size of phi: d*q entries of A (rank*(d + q) when A = U V has rank ``rank``) plus c and v."""
         d, q = self.A.shape
         return (d * q if rank is None else rank * (d + q)) + 2 * q
 

@@ -26,6 +26,22 @@ def figure_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def slider_over_figure(slider: widgets.widget.Widget, fig: Figure, show) -> widgets.VBox:
+    """Wire ``slider`` to ``show(value)``, which updates artists of ``fig`` in place, and show the
+    re-rendered figure below the slider. Returns a VBox with ``.slider``, ``.image`` and ``.figure``."""
+    image = widgets.Image(format="png")
+
+    def redraw(value) -> None:
+        show(value)
+        image.value = figure_png(fig)
+
+    slider.observe(lambda change: redraw(change["new"]), names="value")
+    redraw(slider.value)
+    box = widgets.VBox([slider, image])
+    box.slider, box.image, box.figure = slider, image, fig
+    return box
+
+
 def em_stepper(X: np.ndarray, history: gmm.EMHistory) -> widgets.VBox:
     """A slider over EM iterations; the scatter colours and ellipses follow in place.
 
@@ -53,7 +69,6 @@ def em_stepper(X: np.ndarray, history: gmm.EMHistory) -> widgets.VBox:
 
     slider = widgets.IntSlider(value=1, min=1, max=len(history.params), description="iteration",
                                continuous_update=True, layout=widgets.Layout(width="500px"))
-    image = widgets.Image(format="png")
 
     def show(iteration: int) -> None:
         params = history.params[iteration - 1]
@@ -65,13 +80,8 @@ def em_stepper(X: np.ndarray, history: gmm.EMHistory) -> widgets.VBox:
             centre.set_data([mu[0]], [mu[1]])
         log_px = history.log_likelihood[iteration - 1]
         ax.set_title(f"iteration {iteration}: log p(x) = {log_px:.4f} per point")
-        image.value = figure_png(fig)
 
-    slider.observe(lambda change: show(change["new"]), names="value")
-    show(1)
-    box = widgets.VBox([slider, image])
-    box.slider, box.image, box.figure = slider, image, fig
-    return box
+    return slider_over_figure(slider, fig, show)
 
 
 def cavi_stepper(x: np.ndarray, prior, states, mu_grid: np.ndarray, tau_grid: np.ndarray) -> widgets.VBox:
@@ -94,7 +104,6 @@ def cavi_stepper(x: np.ndarray, prior, states, mu_grid: np.ndarray, tau_grid: np
 
     slider = widgets.IntSlider(value=0, min=0, max=len(states) - 1, description="update",
                                continuous_update=True, layout=widgets.Layout(width="500px"))
-    image = widgets.Image(format="png")
 
     def show(step: int) -> None:
         factor, q, elbo = states[step]
@@ -104,13 +113,8 @@ def cavi_stepper(x: np.ndarray, prior, states, mu_grid: np.ndarray, tau_grid: np
         density = np.exp(meanfield.log_q_density(M, T, q))
         q_lines.append(ax.contour(M, T, density, levels=5, colors=plots.COLORS[4], linewidths=2))
         ax.set_title(f"step {step} ({factor} updated): ELBO = {elbo:.4f}")
-        image.value = figure_png(fig)
 
-    slider.observe(lambda change: show(change["new"]), names="value")
-    show(0)
-    box = widgets.VBox([slider, image])
-    box.slider, box.image, box.figure = slider, image, fig
-    return box
+    return slider_over_figure(slider, fig, show)
 
 
 def progress_bar(total: int, description: str = "") -> tuple[widgets.IntProgress, callable]:
@@ -281,5 +285,4 @@ def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float
     ])
     box.t1, box.t2, box.image, box.scatter = t1, t2, image, scatter_image
     box.picker, box.jump, box.digit_a, box.digit_b, box.alpha, box.path = picker, jump, digit_a, digit_b, alpha, path
-    box.update = on_slider
     return box

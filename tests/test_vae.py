@@ -147,3 +147,11 @@ def test_importance_weighted_bound_groups():
     assert vae.importance_weighted_bound(log_w, 2) == pytest.approx(np.log(2.0))
     with pytest.raises(ValueError):
         vae.importance_weighted_bound(log_w, 5)
+
+
+@pytest.mark.skipif(not (data.DEBIAN_FASHION_DIR / data.FASHION_FILES["x_train"]).exists(),
+                    reason="Fashion-MNIST is not installed (sudo apt-get install dataset-fashion-mnist)")
+def test_fashion_mnist_is_a_one_word_switch():
+    model, history = train.train(epochs=1, dataset="fashion", subset=512, verbose=0)
+    assert np.isfinite(history[-1]["val_loss"]) and history[-1]["val_loss"] < 550
+    assert not vae.shipped_weights("fashion").exists()     # notebook 04 then analyses the live model
