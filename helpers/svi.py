@@ -24,6 +24,8 @@ with native_stderr_silenced():
     import keras
     import tensorflow as tf
 
+from helpers.vae import kl_standard_normal  # eq. 17, shared with the VAE of notebook 04
+
 LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -86,11 +88,6 @@ def maximum_likelihood(X: np.ndarray, q: int) -> PPCA:
 
 
 # ----------------------------------------------------------------------------- the ELBO (eqs. 16, 17)
-
-
-def kl_standard_normal(m, v):
-    """KL(N(m, diag e^v) || N(0, I)) = -1/2 sum_j (1 + v_j - m_j^2 - e^{v_j})   (eq. 17). (..., q) -> (...)."""
-    return -0.5 * tf.reduce_sum(1.0 + v - tf.square(m) - tf.exp(v), axis=-1)
 
 
 def expected_log_likelihood(x, m, v, W, b, sigma2):

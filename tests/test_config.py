@@ -18,3 +18,15 @@ def test_fast_sizes_are_never_larger():
         if full is None:  # None means "everything"
             continue
         assert fast is not None and fast <= full, name
+
+
+def test_topic_modules_load_without_tensorflow():
+    """Only svi, vae and train may pull in TensorFlow; the others must stay light for notebooks 01-02."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import helpers.config, helpers.data, helpers.gmm, helpers.meanfield, "
+            "helpers.plots, helpers.widgets; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
