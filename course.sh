@@ -40,7 +40,9 @@ case "$cmd" in
         setup ;;
     lab)
         setup
-        exec "$VENV/bin/jupyter" lab notebooks/ "$@" ;;
+        as_root=()
+        [ "$(id -u)" = 0 ] && as_root=(--allow-root)   # containers and CI machines run as root
+        exec "$VENV/bin/jupyter" lab notebooks/ "${as_root[@]}" "$@" ;;
     test)
         setup
         export EM2VAE_FAST=1
