@@ -13,6 +13,7 @@ import io
 
 import ipywidgets as widgets
 import numpy as np
+import traitlets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -203,6 +204,39 @@ class LatentScatter:
         return jpeg_bytes(image)
 
 
+SLIDER_STEP = 0.01
+ECHO_TOLERANCE = 1e-9
+
+
+class EchoSafeFloatSlider(widgets.FloatSlider):
+    """A FloatSlider that can be moved from code while a browser shows it.
+
+    The browser snaps every value it receives to its step grid in floating point and, when the
+    snapped number differs in the last bits (0.17 -> 0.16999999999999993), sends it back. When
+    code moves the slider twice in a row, the copy of the *first* value arrives after the second
+    and would undo it. This slider accepts such a copy of its current value silently and refuses
+    a late copy of an earlier value that the kernel itself set; genuine moves pass unchanged.
+    """
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal):
+        value = super()._validate_value(proposal)
+        sent = getattr(self, "_sent_by_kernel", [])       # the last values that code set
+        accepted = getattr(self, "_accepted", value)      # the value before this proposal
+        if "value" in self._property_lock:                # the proposal comes from the browser
+            if abs(value - accepted) > ECHO_TOLERANCE and any(abs(value - old) < ECHO_TOLERANCE for old in sent):
+                return accepted         # a stale echo: keep the newer value (ipywidgets sends it back)
+        else:
+            self._sent_by_kernel = [*sent[-7:], value]
+        self._accepted = value
+        return value
+
+
+def moved(change) -> bool:
+    """True unless a slider change is only a floating-point echo of the same position."""
+    return abs(change["new"] - change["old"]) > ECHO_TOLERANCE
+
+
 def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float = 3.0,
                     class_names: list[str] | None = None) -> widgets.VBox:
     """Sliders over the 2-D latent space with the decoded image and a marker on the latent scatter.
@@ -215,9 +249,10 @@ def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float
     Outputs: ``image`` (the decoded digit), ``scatter`` (with the marker), ``path`` (the decoded path).
     """
     scatter = LatentScatter(t_data, labels, limit, class_names=class_names)
-    slider_style = {"continuous_update": True, "readout_format": ".2f", "layout": widgets.Layout(width="420px")}
-    t1 = widgets.FloatSlider(value=0.0, min=-limit, max=limit, step=0.01, description="t1", **slider_style)
-    t2 = widgets.FloatSlider(value=0.0, min=-limit, max=limit, step=0.01, description="t2", **slider_style)
+    slider_style = {"continuous_update": True, "readout_format": ".2f", "layout": widgets.Layout(width="420px"),
+                    "step": SLIDER_STEP}
+    t1 = EchoSafeFloatSlider(value=0.0, min=-limit, max=limit, description="t1", **slider_style)
+    t2 = EchoSafeFloatSlider(value=0.0, min=-limit, max=limit, description="t2", **slider_style)
     image = widgets.Image(format="png", layout=widgets.Layout(width="224px", height="224px"))
     scatter_image = widgets.Image(format="jpeg", layout=widgets.Layout(width="460px", height="460px"))
     n = len(t_data)
@@ -228,7 +263,7 @@ def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float
                                      layout=widgets.Layout(width="180px"))
     digit_b = widgets.BoundedIntText(value=1, min=0, max=n - 1, description="to #",
                                      layout=widgets.Layout(width="180px"))
-    alpha = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.01, description="alpha", **slider_style)
+    alpha = EchoSafeFloatSlider(value=0.0, min=0.0, max=1.0, description="alpha", **slider_style)
     path = widgets.Image(format="png", layout=widgets.Layout(width="660px"))
     state = {"line": None, "quiet": False}
 
@@ -236,22 +271,26 @@ def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float
         image.value = digit_png(decode(np.asarray([point], dtype=np.float32))[0])
         scatter_image.value = scatter.render(point, state["line"])
 
-    def on_slider(_change=None) -> None:
-        if not state["quiet"]:
+    def on_slider(change=None) -> None:
+        if not state["quiet"] and (change is None or moved(change)):
             state["line"] = None
             show_point((t1.value, t2.value))
 
     def move_sliders(point) -> None:
+        """Set both sliders without redrawing twice (the caller draws once afterwards)."""
         state["quiet"] = True
-        with t1.hold_trait_notifications(), t2.hold_trait_notifications():
-            t1.value, t2.value = (float(np.clip(p, -limit, limit)) for p in point)
-        state["quiet"] = False
+        try:
+            t1.value, t2.value = (round(float(np.clip(p, -limit, limit)), 2) for p in point)
+        finally:
+            state["quiet"] = False
 
     def on_jump(_button=None) -> None:
         move_sliders(t_data[picker.value])
         on_slider()
 
-    def on_interpolate(_change=None) -> None:
+    def on_interpolate(change=None) -> None:
+        if change is not None and not moved(change):
+            return
         a, b = t_data[digit_a.value], t_data[digit_b.value]
         state["line"] = (a, b)
         point = (1 - alpha.value) * a + alpha.value * b

@@ -1,6 +1,6 @@
-"""Notebook 05 in a real browser: JupyterLab and the Voila instructor app, driven by Playwright.
+"""Notebook 05 in a real browser: JupyterLab, Notebook 7 and the Voila app, driven by Playwright.
 
-Starts the servers on localhost, runs the notebook, moves the t1 slider with the keyboard and
+Starts the servers on localhost, runs the notebook, moves the t1 slider with the mouse and
 checks that the decoded digit's image changes and no error appears. Screenshots are saved in
 test-artifacts/. Needs Chromium (Debian's package ``chromium``); skipped with a message otherwise.
 """
@@ -74,45 +74,70 @@ def browser():
         b.close()
 
 
-def move_slider_and_check_image_changes(page, name: str) -> None:
-    """Focus the first slider (t1), press ArrowRight, and wait for the first image (the digit) to change."""
-    digit = page.locator("img.widget-image").first
-    handle = page.locator(".widget-slider .noUi-handle").first
-    handle.wait_for(state="visible", timeout=180_000)
-    page.wait_for_function("() => document.querySelector('img.widget-image')?.src?.startsWith('blob:')",
-                           timeout=60_000)
-    before_src, before_value = digit.get_attribute("src"), handle.get_attribute("aria-valuenow")
-    handle.focus()
-    for _ in range(20):
-        page.keyboard.press("ArrowRight")
-    page.wait_for_function("(old) => document.querySelector('img.widget-image').src !== old", arg=before_src,
-                           timeout=30_000)
-    assert handle.get_attribute("aria-valuenow") != before_value
-    page.screenshot(path=str(ARTIFACTS / f"notebook05-{name}.png"), full_page=True)
+DONE_TEXT = "sliders, picker and interpolation all redraw"   # printed by the notebook's last code cell
 
 
-def test_jupyterlab_runs_notebook_05_and_the_slider_redraws(browser, tmp_path):
-    port, token = free_port(), "em2vae-test"
-    env_dirs = ["--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--no-browser",
-                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
-                f"--LabApp.user_settings_dir={tmp_path / 'settings'}", f"--LabApp.workspaces_dir={tmp_path / 'ws'}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        env_dirs.append("--allow-root")
-    server = start_server([str(BIN / "jupyter"), "lab", *env_dirs],
-                          f"http://127.0.0.1:{port}/api/status?token={token}", ARTIFACTS / "jupyterlab.log")
+def move_slider_and_check_image_changes(page, name: str, idle_selector: str | None = None) -> None:
+    """Once every cell has run, click on the t1 slider's track and wait for the digit image to change."""
     try:
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.goto(f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK}?token={token}", timeout=120_000)
-        page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=120_000)
-        page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
-        page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
-        move_slider_and_check_image_changes(page, "jupyterlab")
-        page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=180_000)
-        errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
-        assert errors.count() == 0, errors.first.inner_text()
-        page.close()
+        page.get_by_text(DONE_TEXT).wait_for(timeout=240_000)
+        if idle_selector:
+            page.wait_for_selector(idle_selector, timeout=120_000)
+        digit = page.locator("img.widget-image").first
+        handle = page.locator(".widget-slider .noUi-handle").first
+        track = page.locator(".widget-slider .noUi-target").first
+        track.scroll_into_view_if_needed()
+        before_src, before_value = digit.get_attribute("src"), float(handle.get_attribute("aria-valuenow"))
+        box = track.bounding_box()
+        page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + box["height"] / 2)   # t1 to about 1.8
+        page.wait_for_function("(old) => document.querySelector('img.widget-image').src !== old",
+                               arg=before_src, timeout=30_000)
+        assert float(handle.get_attribute("aria-valuenow")) > before_value
     finally:
-        stop_server(server)
+        page.screenshot(path=str(ARTIFACTS / f"notebook05-{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def jupyter_server(tmp_path_factory):
+    """One Jupyter server on localhost serving notebooks/, with JupyterLab and Notebook 7."""
+    port, token = free_port(), "em2vae-test"
+    tmp = tmp_path_factory.mktemp("jupyter")
+    args = ["--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--no-browser",
+            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
+            f"--LabApp.user_settings_dir={tmp / 'settings'}", f"--LabApp.workspaces_dir={tmp / 'ws'}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--allow-root")
+    server = start_server([str(BIN / "jupyter"), "lab", *args],
+                          f"http://127.0.0.1:{port}/api/status?token={token}", ARTIFACTS / "jupyterlab.log")
+    yield f"http://127.0.0.1:{port}", token
+    stop_server(server)
+
+
+def run_all_and_check(page, name: str) -> None:
+    """Run every cell from the menu, move the slider, and check that no error output appears."""
+    idle = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
+    page.wait_for_selector(idle, timeout=120_000)
+    page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click()
+    page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click()
+    move_slider_and_check_image_changes(page, name, idle_selector=idle)
+    errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+def test_jupyterlab_runs_notebook_05_and_the_slider_redraws(browser, jupyter_server):
+    url, token = jupyter_server
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}", timeout=120_000)
+    run_all_and_check(page, "jupyterlab")
+    page.close()
+
+
+def test_notebook7_runs_notebook_05_and_the_slider_redraws(browser, jupyter_server):
+    url, token = jupyter_server
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(f"{url}/notebooks/{NOTEBOOK}?token={token}", timeout=120_000)
+    run_all_and_check(page, "notebook7")
+    page.close()
 
 
 def test_voila_instructor_app_shows_the_explorer(browser):

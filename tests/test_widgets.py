@@ -31,12 +31,13 @@ def test_latent_explorer_sliders_picker_and_interpolation():
     box.t1.value = 1.0
     assert bytes(box.image.value) != digit and bytes(box.scatter.value) != scatter
     box.picker.value = 17
-    np.testing.assert_allclose([box.t1.value, box.t2.value], np.clip(t[17], -3, 3), atol=0.01)
+    np.testing.assert_allclose([box.t1.value, box.t2.value], np.clip(t[17], -3, 3), atol=widgets.SLIDER_STEP)
     path = bytes(box.path.value)
     box.digit_a.value, box.digit_b.value = 5, 9
     assert bytes(box.path.value) != path
     box.alpha.value = 0.25
-    np.testing.assert_allclose([box.t1.value, box.t2.value], np.clip(0.75 * t[5] + 0.25 * t[9], -3, 3), atol=0.01)
+    np.testing.assert_allclose([box.t1.value, box.t2.value], np.clip(0.75 * t[5] + 0.25 * t[9], -3, 3),
+                               atol=widgets.SLIDER_STEP)
 
 
 def test_latent_scatter_maps_data_to_pixels():
@@ -45,3 +46,13 @@ def test_latent_scatter_maps_data_to_pixels():
     (r0, c0), (r1, c1) = scatter.pixel((0, 0)), scatter.pixel((2, 2))
     assert c1 > c0 and r1 < r0          # right and up on screen
     assert scatter.render((0, 0))[:2] == b"\xff\xd8"   # a JPEG
+
+
+def test_echo_safe_slider_refuses_a_late_copy_of_an_older_value():
+    slider = widgets.EchoSafeFloatSlider(min=-3.0, max=3.0, step=0.01)
+    slider.value = 1.1
+    slider.value = 0.0                                 # code moves it twice in a row
+    slider.set_state({"value": 1.0999999999999996})   # the browser's snapped copy of 1.1 arrives late
+    assert slider.value == 0.0
+    slider.set_state({"value": 0.5})                   # a genuine move by the user
+    assert slider.value == 0.5
