@@ -124,19 +124,12 @@ def run_all_and_check(page, name: str) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
-def test_jupyterlab_runs_notebook_05_and_the_slider_redraws(browser, jupyter_server):
+@pytest.mark.parametrize("name, route", [("jupyterlab", "lab/tree"), ("notebook7", "notebooks")])
+def test_notebook_05_runs_and_the_slider_redraws(browser, jupyter_server, name, route):
     url, token = jupyter_server
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}", timeout=120_000)
-    run_all_and_check(page, "jupyterlab")
-    page.close()
-
-
-def test_notebook7_runs_notebook_05_and_the_slider_redraws(browser, jupyter_server):
-    url, token = jupyter_server
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    page.goto(f"{url}/notebooks/{NOTEBOOK}?token={token}", timeout=120_000)
-    run_all_and_check(page, "notebook7")
+    page.goto(f"{url}/{route}/{NOTEBOOK}?token={token}", timeout=120_000)
+    run_all_and_check(page, name)
     page.close()
 
 
