@@ -15,10 +15,12 @@ any Keras backend; TensorFlow is the course's default.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
 from helpers.config import native_stderr_silenced
+from helpers.gmm import logsumexp
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -200,8 +202,6 @@ def prepare_images(x_uint8: np.ndarray) -> np.ndarray:
 
 def load_trained_vae(weights_path, latent_dim: int = 2) -> VAE:
     """Rebuild the VAE from code and load shipped weights (``*.weights.h5``)."""
-    from pathlib import Path
-
     path = Path(weights_path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: trained weights not found. Train them with "
@@ -262,9 +262,8 @@ def log_likelihood_given_latent(decoder: keras.Model, x: np.ndarray, t: np.ndarr
 
 
 def log_mean_exp(a: np.ndarray, axis: int = -1) -> np.ndarray:
-    """log (1/k sum_i exp(a_i)) along ``axis``, stably."""
-    a_max = np.max(a, axis=axis, keepdims=True)
-    return np.squeeze(a_max + np.log(np.mean(np.exp(a - a_max), axis=axis, keepdims=True)), axis=axis)
+    """log (1/k sum_i exp(a_i)) along ``axis``, stably (log-sum-exp minus log k)."""
+    return logsumexp(a, axis=axis) - np.log(a.shape[axis])
 
 
 def importance_log_weights(vae: VAE, x: np.ndarray, n_samples: int, rng: np.random.Generator
@@ -314,7 +313,7 @@ def quadrature_log_px(decoder: keras.Model, x: np.ndarray, t1: np.ndarray, t2: n
     T1, T2 = np.meshgrid(t1, t2)
     t = np.column_stack([T1.ravel(), T2.ravel()])
     log_joint = log_likelihood_given_latent(decoder, x, t) + log_standard_normal(t)
-    log_px = float(np.log(cell) + log_mean_exp(log_joint) + np.log(len(log_joint)))
+    log_px = float(np.log(cell) + logsumexp(log_joint))
     return log_px, (log_joint - log_px).reshape(T1.shape)
 
 
@@ -398,6 +397,4 @@ class NumpyDecoder:
 
 def shipped_weights(dataset: str = "mnist", latent_dim: int = 2):
     """Path of the trained weights shipped in data/ (``data/vae-<dataset>-<D>d/vae.weights.h5``)."""
-    from pathlib import Path
-
     return Path(__file__).resolve().parents[1] / "data" / f"vae-{dataset}-{latent_dim}d" / "vae.weights.h5"
