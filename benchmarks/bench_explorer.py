@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from helpers import data, plots, vae, widgets  # noqa: E402
+from helpers import data, plots, vae, vae_evaluation, widgets  # noqa: E402
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
     t_test, _ = vae.encode(model.encoder, vae.prepare_images(x_test))
     rng = np.random.default_rng(0)
 
-    explorer = widgets.latent_explorer(vae.NumpyDecoder.from_keras(model.decoder), t_test, y_test)
+    explorer = widgets.latent_explorer(vae_evaluation.NumpyDecoder.from_keras(model.decoder), t_test, y_test)
     fast = []
     for value in rng.uniform(-3, 3, args.updates):
         start = time.perf_counter()

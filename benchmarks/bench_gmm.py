@@ -29,7 +29,7 @@ def main() -> None:
         means=np.array([[0.0, 0.0], [4.0, 3.0], [-2.5, 4.5]]),
         covariances=np.array([[[1.2, 0.4], [0.4, 0.8]], [[1.0, -0.6], [-0.6, 1.2]], [[0.5, 0], [0, 1.5]]]),
     )
-    X, _ = gmm.sample(true, args.n, np.random.default_rng(0))
+    X, _ = gmm.sample_mixture(true, args.n, np.random.default_rng(0))
     init = gmm.random_init(X, 3, np.random.default_rng(1))
 
     ours_times, sk_times = [], []
@@ -37,7 +37,7 @@ def main() -> None:
         start = time.perf_counter()
         ours, _, _ = gmm.run_em(X, init, max_iter=args.iterations, tol=0.0, record=False)
         ours_times.append((time.perf_counter() - start) / args.iterations)
-        reference = gmm.to_sklearn(init, max_iter=args.iterations, tol=0.0, reg_covar=1e-6)
+        reference = gmm.to_sklearn_gaussian_mixture(init, max_iter=args.iterations, tol=0.0, reg_covar=1e-6)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = time.perf_counter()

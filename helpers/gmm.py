@@ -8,7 +8,11 @@ weights (K,), means (K, d), covariances (K, d, d).
 
 Log-likelihoods and bounds are reported *per data point* (the mean over n),
 as scikit-learn's ``GaussianMixture.score`` does. All sums over components go
-through :func:`logsumexp`, so no density is ever exponentiated on its own.
+through :func:`~helpers.distributions.logsumexp`, so no density is ever exponentiated on its own.
+
+Bad input raises ValueError naming the argument, what is wrong and what to do, as
+scikit-learn's mixture code does: parameters are checked when a :class:`GMMParams` is made,
+data when an algorithm receives it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from helpers.distributions import log_normal_full, logsumexp, weighted_gaussian_statistics
+
+__all__ = [
+    "EMHistory", "GMMFit", "GMMParams", "bic", "demo_mixture", "e_step", "fit", "kl_to_posterior",
+    "log_joint", "log_likelihood", "lower_bound", "m_step", "random_init", "run_em", "sample_mixture",
+    "to_sklearn_gaussian_mixture",
+]
 
 
 @dataclass(frozen=True)
@@ -25,6 +37,24 @@ class GMMParams:
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
+
+    def __post_init__(self) -> None:
+        w, mu, cov = (np.asarray(a, dtype=float) for a in (self.weights, self.means, self.covariances))
+        if w.ndim != 1 or mu.ndim != 2 or cov.shape != (len(w), mu.shape[1], mu.shape[1]) or len(mu) != len(w):
+            raise ValueError(f"GMMParams: expected weights (K,), means (K, d), covariances (K, d, d); got "
+                             f"{w.shape}, {mu.shape}, {cov.shape}")
+        if np.any(w < 0) or not np.isclose(w.sum(), 1.0, atol=1e-6):
+            raise ValueError(f"GMMParams: weights must be non-negative and sum to 1, got {w} (sum {w.sum():.6g}); "
+                             f"divide them by their sum")
+        if not np.allclose(cov, np.swapaxes(cov, 1, 2)):
+            raise ValueError("GMMParams: covariances must be symmetric; use (S + S^T) / 2")
+        for k, c in enumerate(cov):
+            if np.any(np.linalg.eigvalsh(c) <= 0):
+                raise ValueError(f"GMMParams: covariances[{k}] is not positive definite (eigenvalues "
+                                 f"{np.linalg.eigvalsh(c)}); increase reg_covar or check the data")
+        object.__setattr__(self, "weights", w)
+        object.__setattr__(self, "means", mu)
+        object.__setattr__(self, "covariances", cov)
 
     @property
     def n_components(self) -> int:
@@ -63,42 +93,40 @@ class GMMFit:
     converged: bool
 
 
+# ----------------------------------------------------------------------------- checks
+
+
+def _check_data(X: np.ndarray, n_components: int | None = None) -> np.ndarray:
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array (n points, d features), got shape {X.shape}; "
+                         f"reshape a single feature with X.reshape(-1, 1)")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"X contains {np.sum(~np.isfinite(X))} NaN or infinite values; remove or impute them")
+    if n_components is not None and not 1 <= n_components <= len(X):
+        raise ValueError(f"n_components must be between 1 and the number of points ({len(X)}), got {n_components}")
+    return X
+
+
+def _check_dims(X: np.ndarray, params: GMMParams) -> None:
+    if X.shape[1] != params.means.shape[1]:
+        raise ValueError(f"X has {X.shape[1]} features but the mixture's means have {params.means.shape[1]}")
+
+
 # ----------------------------------------------------------------------------- densities
 
 
-def logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
-    """log sum_k exp(a_k) along ``axis``, shifted by the maximum so nothing overflows."""
-    a_max = np.max(a, axis=axis, keepdims=True)
-    a_max = np.where(np.isfinite(a_max), a_max, 0.0)
-    with np.errstate(divide="ignore"):  # a row of only -inf sums to 0, and log 0 = -inf is right
-        out = np.log(np.sum(np.exp(a - a_max), axis=axis, keepdims=True)) + a_max
-    return np.squeeze(out, axis=axis)
-
-
-def log_gaussian_density(X: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
-    """log N(x_n | mu_k, Sigma_k) for every point and component: (n, d) -> (n, K).
-
-    Uses the Cholesky factor of each precision matrix, as scikit-learn does:
-    with Sigma^{-1} = U U^T, the Mahalanobis term is ||(x - mu)^T U||^2.
-    """
-    n, d = X.shape
-    out = np.empty((n, len(means)))
-    for k, (mu, cov) in enumerate(zip(means, covariances, strict=True)):
-        chol = np.linalg.cholesky(cov)
-        prec_chol = np.linalg.inv(chol).T
-        y = X @ prec_chol - mu @ prec_chol
-        log_det_prec = np.sum(np.log(np.diag(prec_chol)))
-        out[:, k] = -0.5 * (d * np.log(2 * np.pi) + np.einsum("ij,ij->i", y, y)) + log_det_prec
-    return out
-
-
 def log_joint(X: np.ndarray, params: GMMParams) -> np.ndarray:
-    """log p(x_n, t_n = k; theta) = log pi_k + log N(x_n | mu_k, Sigma_k)   (eq. 2): (n, K)."""
-    return np.log(params.weights) + log_gaussian_density(X, params.means, params.covariances)
+    """Eq. 2: log p(x_n, t_n = k; theta) = log pi_k + log N(x_n | mu_k, Sigma_k). X (n, d) -> (n, K)."""
+    X = _check_data(X)
+    _check_dims(X, params)
+    with np.errstate(divide="ignore"):      # a component of weight 0 has log-weight -inf, which is right
+        log_weights = np.log(params.weights)
+    return log_weights + log_normal_full(X, params.means, params.covariances)
 
 
 def log_likelihood(X: np.ndarray, params: GMMParams) -> float:
-    """Mean over points of log p(x_n; theta) = log sum_k p(x_n, t=k; theta)   (eq. 3)."""
+    """Eq. 3: log p(x_n; theta) = log sum_k p(x_n, t_n = k; theta), mean over the n points of X (n, d)."""
     return float(np.mean(logsumexp(log_joint(X, params), axis=1)))
 
 
@@ -106,37 +134,41 @@ def log_likelihood(X: np.ndarray, params: GMMParams) -> float:
 
 
 def e_step(X: np.ndarray, params: GMMParams) -> np.ndarray:
-    """q(t_n = k) = p(t_n = k | x_n; theta)   (eqs. 4 and 8): responsibilities (n, K), rows sum to 1."""
+    """Eqs. 4 and 8: q(t_n = k) = p(t_n = k | x_n; theta). X (n, d) -> responsibilities (n, K), rows sum to 1."""
     lj = log_joint(X, params)
     return np.exp(lj - logsumexp(lj, axis=1)[:, None])
 
 
 def m_step(X: np.ndarray, resp: np.ndarray, reg_covar: float = 1e-6) -> GMMParams:
-    """theta = argmax_theta L(q, theta)   (eq. 9), in closed form.
+    """Eq. 9: theta = argmax_theta L(q, theta), in closed form. X (n, d), resp (n, K) -> GMMParams.
 
     N_k = sum_n r_nk;  pi_k = N_k / n;  mu_k = sum_n r_nk x_n / N_k;
     Sigma_k = sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N_k + reg_covar * I.
     ``reg_covar`` is the covariance floor that keeps a collapsing component
     (one sitting on a single point) from making Sigma_k singular.
     """
-    n, d = X.shape
-    nk = resp.sum(axis=0) + 10 * np.finfo(resp.dtype).eps
-    means = resp.T @ X / nk[:, None]
-    covariances = np.empty((len(nk), d, d))
-    for k in range(len(nk)):
-        diff = X - means[k]
-        covariances[k] = (resp[:, k] * diff.T) @ diff / nk[k] + reg_covar * np.eye(d)
-    return GMMParams(weights=nk / n, means=means, covariances=covariances)
+    X = _check_data(X)
+    resp = np.asarray(resp, dtype=float)
+    if resp.ndim != 2 or len(resp) != len(X):
+        raise ValueError(f"resp must be (n, K) with n = {len(X)} rows like X, got shape {resp.shape}")
+    if reg_covar < 0:
+        raise ValueError(f"reg_covar must be >= 0, got {reg_covar}")
+    nk, means, S = weighted_gaussian_statistics(X, resp)
+    covariances = S + reg_covar * np.eye(X.shape[1])
+    return GMMParams(weights=nk / len(X), means=means, covariances=covariances)
 
 
 def lower_bound(X: np.ndarray, params: GMMParams, resp: np.ndarray) -> float:
-    """L(q, theta) = sum_t q(t) log [p(x, t; theta) / q(t)], mean over points   (eq. 6)."""
+    """Eq. 6: L(q, theta) = sum_t q(t) log [p(x, t; theta) / q(t)], mean over the points. resp (n, K)."""
     log_q = np.log(np.clip(resp, np.finfo(float).tiny, None))
     return float(np.mean(np.sum(resp * (log_joint(X, params) - log_q), axis=1)))
 
 
 def kl_to_posterior(X: np.ndarray, params: GMMParams, resp: np.ndarray) -> float:
-    """KL(q || p(t|x; theta)), mean over points   (eq. 7); zero right after an E-step."""
+    """Eqs. 5 and 7: KL(q || p(t|x; theta)) = log p(x; theta) - L(q, theta), mean over points; 0 after an E-step.
+
+    Computed from q and the posterior directly (not as the difference), resp (n, K).
+    """
     lj = log_joint(X, params)
     log_post = lj - logsumexp(lj, axis=1)[:, None]
     log_q = np.log(np.clip(resp, np.finfo(float).tiny, None))
@@ -145,6 +177,7 @@ def kl_to_posterior(X: np.ndarray, params: GMMParams, resp: np.ndarray) -> float
 
 def random_init(X: np.ndarray, n_components: int, rng: np.random.Generator) -> GMMParams:
     """Means at K distinct random data points, each covariance the data covariance, equal weights."""
+    X = _check_data(X, n_components)
     d = X.shape[1]
     means = X[rng.choice(len(X), size=n_components, replace=False)].copy()
     cov = np.cov(X, rowvar=False).reshape(d, d)
@@ -154,13 +187,17 @@ def random_init(X: np.ndarray, n_components: int, rng: np.random.Generator) -> G
 
 def run_em(X: np.ndarray, init: GMMParams, max_iter: int = 200, tol: float = 1e-6,
            reg_covar: float = 1e-6, record: bool = True) -> tuple[GMMParams, EMHistory, bool]:
-    """Alternate E-step (eq. 8) and M-step (eq. 9) from ``init``.
+    """Eqs. 8-9: alternate the E-step and the M-step from ``init``. X (n, d).
 
     Stops when the per-point log-likelihood changes by less than ``tol`` (as
     scikit-learn does) or after ``max_iter`` iterations; ``tol=0`` runs all of them.
     Returns the final parameters, the history and whether it converged.
     With ``record=False`` only the log-likelihoods are kept (for speed).
     """
+    X = _check_data(X)
+    _check_dims(X, init)
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
     params, history = init, EMHistory()
     for _ in range(max_iter):
         lj = log_joint(X, params)
@@ -181,7 +218,13 @@ def run_em(X: np.ndarray, init: GMMParams, max_iter: int = 200, tol: float = 1e-
 
 def fit(X: np.ndarray, n_components: int, n_init: int = 5, max_iter: int = 200, tol: float = 1e-6,
         reg_covar: float = 1e-6, seed: int = 0) -> GMMFit:
-    """EM from ``n_init`` random initialisations; keep the one with the highest final log-likelihood."""
+    """Eq. 1: the maximum-likelihood theta, approached by EM from ``n_init`` random starts (the best is kept).
+
+    X (n, d). EM finds a local maximum of eq. 1 from each start; restarts make the global one likelier.
+    """
+    X = _check_data(X, n_components)
+    if n_init < 1:
+        raise ValueError(f"n_init must be >= 1, got {n_init}; use n_init=1 for a single EM run")
     rng = np.random.default_rng(seed)
     best: GMMFit | None = None
     finals = []
@@ -200,13 +243,16 @@ def fit(X: np.ndarray, n_components: int, n_init: int = 5, max_iter: int = 200, 
 
 
 def bic(X: np.ndarray, params: GMMParams) -> float:
-    """Bayesian information criterion: -2 log p(X; theta) + (free parameters) log n. Lower is better."""
+    """Bayesian information criterion, a total (not per point): -2 n log p(X; theta) + (free parameters) log n.
+
+    Lower is better. X (n, d).
+    """
     n = len(X)
     return -2.0 * n * log_likelihood(X, params) + params.n_free_parameters() * np.log(n)
 
 
-def sample(params: GMMParams, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Draw n points from the mixture by ancestral sampling (eq. 2): returns X (n, d), t (n,)."""
+def sample_mixture(params: GMMParams, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 2: draw n points by ancestral sampling, t ~ Categorical(pi) then x ~ N(mu_t, Sigma_t): X (n, d), t (n,)."""
     t = rng.choice(params.n_components, size=n, p=params.weights)
     X = np.empty((n, params.means.shape[1]))
     for k in range(params.n_components):
@@ -215,7 +261,7 @@ def sample(params: GMMParams, n: int, rng: np.random.Generator) -> tuple[np.ndar
     return X, t
 
 
-def to_sklearn(params: GMMParams, **kwargs):
+def to_sklearn_gaussian_mixture(params: GMMParams, **kwargs):
     """A scikit-learn GaussianMixture started from exactly these parameters (for cross-checks)."""
     from sklearn.mixture import GaussianMixture
 

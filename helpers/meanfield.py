@@ -1,11 +1,13 @@
 """Mean-field variational inference (course text eqs. 10-13), checked against exact answers.
 
 Part 1: a univariate Gaussian with unknown mean mu and precision tau under a conjugate
-Normal-Gamma prior, where the exact posterior is known (Bishop, PRML 10.1.3).
-Part 2: a Bayesian Gaussian mixture fitted by variational EM (Bishop, PRML 10.2).
+Normal-Gamma prior, where the exact posterior is known (Bishop, PRML 10.1.3). Variational EM
+(eq. 13) appears here too: the prior mean mu0 is a point-estimated parameter theta.
+Part 2: a Bayesian Gaussian mixture fitted by mean-field coordinate ascent (Bishop, PRML 10.2).
 
 Every update is eq. 11, log q_i(t_i) = E_{-q_i}[log p(x, t)] + const, worked out in
 closed form for these conjugate models; the ELBO is eq. 6 with q factorised as in eq. 10.
+Bounds and evidences are in nats *per data point* (the data set's total divided by N).
 """
 
 from __future__ import annotations
@@ -14,30 +16,59 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.special import digamma, gammaln
+from scipy.stats import gamma
 
-LOG_2PI = np.log(2 * np.pi)
+from helpers.distributions import LOG_2PI, log_normal, logsumexp, weighted_gaussian_statistics
+
+__all__ = [
+    "BayesianGMMPosterior", "BayesianGMMPrior", "NormalGamma", "NormalGammaFactors", "VariationalEMHistory",
+    "cavi_normal_gamma", "elbo_bayesian_gmm", "elbo_normal_gamma", "expected_log_det_precision",
+    "expected_log_weights", "log_evidence", "log_normal_gamma_density", "log_q_density", "marginal_variances",
+    "normal_gamma_posterior", "q_variances", "to_sklearn_bayesian_mixture", "update_prior_mean",
+    "update_q_assignments", "update_q_mu", "update_q_parameters", "update_q_tau", "variational_em",
+    "variational_em_normal_gamma",
+]
 
 # ============================================================================ Part 1
 
 
+def _check_sample(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or len(x) == 0:
+        raise ValueError(f"x must be a non-empty 1-D array of observations, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"x contains {np.sum(~np.isfinite(x))} NaN or infinite values; remove them")
+    return x
+
+
 @dataclass(frozen=True)
 class NormalGamma:
-    """p(mu, tau) = N(mu | mu0, (lambda0 tau)^-1) Gamma(tau | a, b)  (b is a rate)."""
+    """p(mu, tau) = N(mu | mu0, (lambda0 tau)^-1) Gamma(tau | a, b)  (b is a rate). Also the exact posterior."""
 
     mu0: float
     lambda0: float
     a: float
     b: float
 
+    def __post_init__(self) -> None:
+        for name in ("lambda0", "a", "b"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"NormalGamma: {name} must be > 0, got {getattr(self, name)}")
+
 
 @dataclass(frozen=True)
-class MeanFieldGaussian:
-    """q(mu) q(tau) = N(mu | mean, 1 / precision) Gamma(tau | a, b)   (eq. 10 with M = 2)."""
+class NormalGammaFactors:
+    """Eq. 10 with M = 2: q(mu) q(tau) = N(mu | mean, 1 / precision) Gamma(tau | a, b), independent factors."""
 
     mean: float
     precision: float
     a: float
     b: float
+
+    def __post_init__(self) -> None:
+        for name in ("precision", "a", "b"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"NormalGammaFactors: {name} must be > 0, got {getattr(self, name)}")
 
     @property
     def expected_tau(self) -> float:
@@ -48,8 +79,9 @@ class MeanFieldGaussian:
         return float(digamma(self.a) - np.log(self.b))
 
 
-def exact_posterior(x: np.ndarray, prior: NormalGamma) -> NormalGamma:
-    """The exact posterior p(mu, tau | x), again Normal-Gamma (conjugacy). ``x``: (N,)."""
+def normal_gamma_posterior(x: np.ndarray, prior: NormalGamma) -> NormalGamma:
+    """Eq. 4: the exact posterior p(mu, tau | x), again Normal-Gamma by conjugacy. ``x``: (N,)."""
+    x = _check_sample(x)
     n, xbar = len(x), float(np.mean(x))
     lam = prior.lambda0 + n
     return NormalGamma(
@@ -61,48 +93,48 @@ def exact_posterior(x: np.ndarray, prior: NormalGamma) -> NormalGamma:
 
 
 def log_evidence(x: np.ndarray, prior: NormalGamma) -> float:
-    """log p(x) = log of the integral of p(x | mu, tau) p(mu, tau), in closed form (eq. 3)."""
-    post = exact_posterior(x, prior)
-    return float(gammaln(post.a) - gammaln(prior.a) + prior.a * np.log(prior.b) - post.a * np.log(post.b)
-                 + 0.5 * np.log(prior.lambda0 / post.lambda0) - len(x) / 2 * LOG_2PI)
+    """Eq. 3: log p(x) = log of the integral of p(x | mu, tau) p(mu, tau), closed form, per data point. x: (N,)."""
+    post = normal_gamma_posterior(x, prior)
+    total = (gammaln(post.a) - gammaln(prior.a) + prior.a * np.log(prior.b) - post.a * np.log(post.b)
+             + 0.5 * np.log(prior.lambda0 / post.lambda0) - len(x) / 2 * LOG_2PI)
+    return float(total / len(x))
 
 
 def log_normal_gamma_density(mu: np.ndarray, tau: np.ndarray, p: NormalGamma) -> np.ndarray:
-    """log N(mu | mu0, (lambda0 tau)^-1) + log Gamma(tau | a, b), elementwise."""
-    log_normal = 0.5 * (np.log(p.lambda0 * tau) - LOG_2PI - p.lambda0 * tau * (mu - p.mu0) ** 2)
-    log_gamma = p.a * np.log(p.b) - gammaln(p.a) + (p.a - 1) * np.log(tau) - p.b * tau
-    return log_normal + log_gamma
+    """Eq. 2's prior (and eq. 4's posterior): log N(mu | mu0, (lambda0 tau)^-1) + log Gamma(tau | a, b), elementwise."""
+    return log_normal(mu, p.mu0, -np.log(p.lambda0 * tau)) + gamma.logpdf(tau, p.a, scale=1.0 / p.b)
 
 
-def log_q_density(mu: np.ndarray, tau: np.ndarray, q: MeanFieldGaussian) -> np.ndarray:
-    """log q(mu) + log q(tau), elementwise."""
-    log_normal = 0.5 * (np.log(q.precision) - LOG_2PI - q.precision * (mu - q.mean) ** 2)
-    log_gamma = q.a * np.log(q.b) - gammaln(q.a) + (q.a - 1) * np.log(tau) - q.b * tau
-    return log_normal + log_gamma
+def log_q_density(mu: np.ndarray, tau: np.ndarray, q: NormalGammaFactors) -> np.ndarray:
+    """Eq. 10: log q(mu) + log q(tau), elementwise."""
+    return log_normal(mu, q.mean, -np.log(q.precision)) + gamma.logpdf(tau, q.a, scale=1.0 / q.b)
 
 
-def update_q_mu(x: np.ndarray, prior: NormalGamma, q: MeanFieldGaussian) -> MeanFieldGaussian:
-    """Eq. 11 for the factor q(mu): log q(mu) = E_tau[log p(x, mu, tau)] + const.
+def update_q_mu(x: np.ndarray, prior: NormalGamma, q: NormalGammaFactors) -> NormalGammaFactors:
+    """Eq. 11 for the factor q(mu): log q(mu) = E_tau[log p(x, mu, tau)] + const. x: (N,).
 
     Result: N(mu | (lambda0 mu0 + N xbar) / (lambda0 + N), ((lambda0 + N) E[tau])^-1)   (PRML 10.26-27).
     """
+    x = _check_sample(x)
     n = len(x)
     return replace(q, mean=(prior.lambda0 * prior.mu0 + n * np.mean(x)) / (prior.lambda0 + n),
                    precision=(prior.lambda0 + n) * q.expected_tau)
 
 
-def update_q_tau(x: np.ndarray, prior: NormalGamma, q: MeanFieldGaussian) -> MeanFieldGaussian:
-    """Eq. 11 for the factor q(tau): log q(tau) = E_mu[log p(x, mu, tau)] + const.
+def update_q_tau(x: np.ndarray, prior: NormalGamma, q: NormalGammaFactors) -> NormalGammaFactors:
+    """Eq. 11 for the factor q(tau): log q(tau) = E_mu[log p(x, mu, tau)] + const. x: (N,).
 
     Result: Gamma(a0 + (N + 1)/2, b0 + 1/2 E_mu[sum_n (x_n - mu)^2 + lambda0 (mu - mu0)^2])  (PRML 10.29-30).
     """
+    x = _check_sample(x)
     var_mu = 1.0 / q.precision
     sq = np.sum((x - q.mean) ** 2) + len(x) * var_mu + prior.lambda0 * ((q.mean - prior.mu0) ** 2 + var_mu)
     return replace(q, a=prior.a + (len(x) + 1) / 2, b=prior.b + 0.5 * sq)
 
 
-def elbo_normal_gamma(x: np.ndarray, prior: NormalGamma, q: MeanFieldGaussian) -> float:
-    """L(q) = E_q[log p(x, mu, tau)] - E_q[log q(mu) q(tau)]   (eq. 6), in closed form."""
+def elbo_normal_gamma(x: np.ndarray, prior: NormalGamma, q: NormalGammaFactors) -> float:
+    """Eq. 6: L(q) = E_q[log p(x, mu, tau)] - E_q[log q(mu) q(tau)], closed form, per data point. x: (N,)."""
+    x = _check_sample(x)
     n = len(x)
     e_tau, e_log_tau, var_mu = q.expected_tau, q.expected_log_tau, 1.0 / q.precision
     e_lik = 0.5 * n * (e_log_tau - LOG_2PI) - 0.5 * e_tau * (np.sum((x - q.mean) ** 2) + n * var_mu)
@@ -110,15 +142,15 @@ def elbo_normal_gamma(x: np.ndarray, prior: NormalGamma, q: MeanFieldGaussian) -
         - 0.5 * prior.lambda0 * e_tau * ((q.mean - prior.mu0) ** 2 + var_mu)
     e_prior_tau = prior.a * np.log(prior.b) - gammaln(prior.a) + (prior.a - 1) * e_log_tau - prior.b * e_tau
     entropy_mu = 0.5 * (1 + LOG_2PI - np.log(q.precision))
-    entropy_tau = q.a - np.log(q.b) + gammaln(q.a) + (1 - q.a) * digamma(q.a)
-    return float(e_lik + e_prior_mu + e_prior_tau + entropy_mu + entropy_tau)
+    entropy_tau = gamma.entropy(q.a, scale=1.0 / q.b)
+    return float((e_lik + e_prior_mu + e_prior_tau + entropy_mu + entropy_tau) / n)
 
 
-def cavi_normal_gamma(x: np.ndarray, prior: NormalGamma, init: MeanFieldGaussian, n_iter: int = 20
-                      ) -> list[tuple[str, MeanFieldGaussian, float]]:
-    """Coordinate ascent (eqs. 11-12): alternate q(mu) and q(tau) updates.
+def cavi_normal_gamma(x: np.ndarray, prior: NormalGamma, init: NormalGammaFactors, n_iter: int = 20
+                      ) -> list[tuple[str, NormalGammaFactors, float]]:
+    """Eqs. 11-12: coordinate ascent, alternating the q(mu) and q(tau) updates.
 
-    Returns every state as (which factor was just updated, q, ELBO); the first entry is the start.
+    Returns every state as (which factor was just updated, q, ELBO per point); the first entry is the start.
     """
     q = init
     states = [("start", q, elbo_normal_gamma(x, prior, q))]
@@ -130,12 +162,35 @@ def cavi_normal_gamma(x: np.ndarray, prior: NormalGamma, init: MeanFieldGaussian
     return states
 
 
+def update_prior_mean(prior: NormalGamma, q: NormalGammaFactors) -> NormalGamma:
+    """Eq. 13: the M-step of variational EM for theta = mu0, the prior mean: mu0 = argmax L(q, mu0) = E_q[mu].
+
+    Only E_q[log p(mu | mu0, lambda0 tau)] depends on mu0, and it is -lambda0 E[tau] (E[mu] - mu0)^2 / 2 + const.
+    """
+    return replace(prior, mu0=float(q.mean))
+
+
+def variational_em_normal_gamma(x: np.ndarray, prior: NormalGamma, init: NormalGammaFactors, n_iter: int = 30,
+                                cavi_steps: int = 1) -> list[tuple[str, NormalGamma, NormalGammaFactors, float]]:
+    """Eqs. 11-13: variational EM. E-step: ``cavi_steps`` rounds of CAVI for q(mu) q(tau) given theta = mu0;
+    M-step: the point estimate mu0 = E_q[mu]. Returns every state as (step, prior, q, ELBO per point)."""
+    q = init
+    states = [("start", prior, q, elbo_normal_gamma(x, prior, q))]
+    for _ in range(n_iter):
+        for _ in range(cavi_steps):
+            q = update_q_tau(x, prior, update_q_mu(x, prior, q))
+        states.append(("E-step", prior, q, elbo_normal_gamma(x, prior, q)))
+        prior = update_prior_mean(prior, q)
+        states.append(("M-step", prior, q, elbo_normal_gamma(x, prior, q)))
+    return states
+
+
 def marginal_variances(post: NormalGamma) -> tuple[float, float]:
     """Var(mu) and Var(tau) under the exact Normal-Gamma posterior (Student-t and Gamma marginals)."""
     return post.b / (post.lambda0 * (post.a - 1)), post.a / post.b**2
 
 
-def q_variances(q: MeanFieldGaussian) -> tuple[float, float]:
+def q_variances(q: NormalGammaFactors) -> tuple[float, float]:
     """Var(mu) and Var(tau) under the factorised q."""
     return 1.0 / q.precision, q.a / q.b**2
 
@@ -181,20 +236,12 @@ class VariationalEMHistory:
     posteriors: list[BayesianGMMPosterior] = field(default_factory=list)
 
 
-def component_statistics(X: np.ndarray, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """N_k, xbar_k, S_k of PRML 10.51-10.53: (K,), (K, D), (K, D, D)."""
-    nk = resp.sum(axis=0) + 10 * np.finfo(float).eps
-    xbar = resp.T @ X / nk[:, None]
-    S = np.empty((len(nk), X.shape[1], X.shape[1]))
-    for k in range(len(nk)):
-        diff = X - xbar[k]
-        S[k] = (resp[:, k] * diff.T) @ diff / nk[k]
-    return nk, xbar, S
-
-
 def update_q_parameters(X: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior) -> BayesianGMMPosterior:
-    """Variational M-step: eq. 11 for q(pi) and each q(mu_k, Lambda_k) given q(Z)   (PRML 10.58-10.63)."""
-    nk, xbar, S = component_statistics(X, resp)
+    """Eq. 11 for q(pi) and each q(mu_k, Lambda_k) given q(Z) (PRML 10.58-10.63). X (n, D), resp (n, K).
+
+    scikit-learn calls this the variational M-step, but it updates a distribution, not a point estimate.
+    """
+    nk, xbar, S = weighted_gaussian_statistics(X, resp)
     beta = prior.beta0 + nk
     m = (prior.beta0 * prior.m0 + nk[:, None] * xbar) / beta[:, None]
     W0_inv = np.linalg.inv(prior.W0)
@@ -206,12 +253,12 @@ def update_q_parameters(X: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior
 
 
 def expected_log_weights(post: BayesianGMMPosterior) -> np.ndarray:
-    """E[log pi_k] = psi(alpha_k) - psi(sum alpha)   (PRML 10.66)."""
+    """E_q[log pi_k] = psi(alpha_k) - psi(sum alpha)   (PRML 10.66): (K,)."""
     return digamma(post.alpha) - digamma(post.alpha.sum())
 
 
 def expected_log_det_precision(post: BayesianGMMPosterior) -> np.ndarray:
-    """E[log |Lambda_k|] = sum_i psi((nu_k + 1 - i) / 2) + D log 2 + log |W_k|   (PRML 10.65)."""
+    """E_q[log |Lambda_k|] = sum_i psi((nu_k + 1 - i) / 2) + D log 2 + log |W_k|   (PRML 10.65): (K,)."""
     d = post.m.shape[1]
     i = np.arange(1, d + 1)
     return (digamma((post.nu[:, None] + 1 - i) / 2).sum(axis=1) + d * np.log(2)
@@ -219,7 +266,7 @@ def expected_log_det_precision(post: BayesianGMMPosterior) -> np.ndarray:
 
 
 def update_q_assignments(X: np.ndarray, post: BayesianGMMPosterior) -> np.ndarray:
-    """Variational E-step: eq. 11 for q(Z), responsibilities (n, K)   (PRML 10.46-10.49, 10.64-10.66)."""
+    """Eq. 11 for q(Z): responsibilities (n, K) from X (n, D)   (PRML 10.46-10.49, 10.64-10.66)."""
     d = X.shape[1]
     log_rho = np.empty((len(X), len(post.alpha)))
     e_log_pi, e_log_det = expected_log_weights(post), expected_log_det_precision(post)
@@ -227,9 +274,7 @@ def update_q_assignments(X: np.ndarray, post: BayesianGMMPosterior) -> np.ndarra
         diff = X - post.m[k]
         maha = d / post.beta[k] + post.nu[k] * np.einsum("ij,jk,ik->i", diff, post.W[k], diff)
         log_rho[:, k] = e_log_pi[k] + 0.5 * e_log_det[k] - 0.5 * d * LOG_2PI - 0.5 * maha
-    log_rho -= log_rho.max(axis=1, keepdims=True)
-    resp = np.exp(log_rho)
-    return resp / resp.sum(axis=1, keepdims=True)
+    return np.exp(log_rho - logsumexp(log_rho, axis=1)[:, None])
 
 
 def _log_wishart_normaliser(W: np.ndarray, nu: float) -> float:
@@ -247,10 +292,10 @@ def _log_dirichlet_normaliser(alpha: np.ndarray) -> float:
 
 def elbo_bayesian_gmm(X: np.ndarray, resp: np.ndarray, post: BayesianGMMPosterior,
                       prior: BayesianGMMPrior) -> float:
-    """The full variational lower bound of PRML 10.70-10.77 (eq. 6 with the factorisation of eq. 10)."""
+    """Eq. 6 with the factorisation of eq. 10: the variational lower bound of PRML 10.70-10.77, per data point."""
     n, d = X.shape
     k_count = len(post.alpha)
-    nk, xbar, S = component_statistics(X, resp)
+    nk, xbar, S = weighted_gaussian_statistics(X, resp)
     e_log_pi, e_log_det = expected_log_weights(post), expected_log_det_precision(post)
     W0_inv = np.linalg.inv(prior.W0)
 
@@ -278,13 +323,17 @@ def elbo_bayesian_gmm(X: np.ndarray, resp: np.ndarray, post: BayesianGMMPosterio
     e_log_q_z = float(np.sum(resp * np.log(np.clip(resp, np.finfo(float).tiny, None))))
     e_log_q_pi = float(np.sum((post.alpha - 1) * e_log_pi)) + _log_dirichlet_normaliser(post.alpha)
     return float(e_log_lik + e_log_p_z + e_log_p_pi + e_log_p_mu_lambda - e_log_q_z - e_log_q_pi
-                 - e_log_q_mu_lambda)
+                 - e_log_q_mu_lambda) / n
 
 
 def variational_em(X: np.ndarray, init_resp: np.ndarray, prior: BayesianGMMPrior, max_iter: int = 200,
                    tol: float = 1e-8) -> tuple[np.ndarray, BayesianGMMPosterior, VariationalEMHistory]:
-    """Variational EM (eqs. 12-13): from initial responsibilities, alternate the q-parameter update
-    and the q(Z) update, recording the ELBO after each full cycle. Stops when it changes by < tol."""
+    """Eq. 12: mean-field coordinate ascent for the Bayesian mixture, from initial responsibilities (n, K).
+
+    Alternates the q(pi, mu, Lambda) update and the q(Z) update, recording the ELBO per point after each
+    full cycle; stops when it changes by < tol. Every unknown has a distribution here: no point estimate
+    of theta is made, so this is the E-step of eq. 12 repeated, not eq. 13 (see variational_em_normal_gamma).
+    """
     resp = init_resp
     post = update_q_parameters(X, resp, prior)
     history = VariationalEMHistory([elbo_bayesian_gmm(X, resp, post, prior)], [post])
@@ -298,7 +347,7 @@ def variational_em(X: np.ndarray, init_resp: np.ndarray, prior: BayesianGMMPrior
     return resp, post, history
 
 
-def to_sklearn(prior: BayesianGMMPrior, n_components: int, init_resp: np.ndarray, **kwargs):
+def to_sklearn_bayesian_mixture(prior: BayesianGMMPrior, n_components: int, init_resp: np.ndarray, **kwargs):
     """scikit-learn's BayesianGaussianMixture with these priors, started from ``init_resp``.
 
     scikit-learn has no public way to pass initial responsibilities, so this subclass overrides

@@ -1,12 +1,18 @@
 """Stochastic variational inference on probabilistic PCA (course text eqs. 14-17).
 
-Model (a *linear* VAE): t ~ N(0, I_q), x | t ~ N(W t + b, sigma^2 I_d).
+Model (a *linear* VAE): t ~ N(0, I_D), x | t ~ N(W t + b, sigma^2 I_d), with D = ``latent_dim``.
 Everything is available in closed form — the marginal p(x) = N(b, W W^T + sigma^2 I), the
 posterior p(t|x), the ELBO of a Gaussian q, and the maximum-likelihood solution (Tipping &
 Bishop, 1999) — so each stochastic estimate here can be checked against an exact answer.
 
-Shapes: X (N, d), W (d, q), b (d,), variational means m and log-variances v (N, q) or (q,).
-Gradients come from TensorFlow's automatic differentiation (float64 throughout).
+Shapes: X (N, d), W (d, D), b (d,), variational means m and log-variances v (N, D) or (D,).
+Gradients come from TensorFlow's automatic differentiation (float64 throughout); the densities and
+the KL come from :mod:`helpers.distributions`, the same code the VAE of notebook 04 uses.
+Per-point functions return one value per row of X; averages over rows are nats per data point.
+
+The method is amortized, reparameterized variational inference (Kingma & Welling 2014; Rezende et al.
+2014). Hoffman et al. (2013) coined "stochastic variational inference" for natural-gradient steps on
+global parameters from mini-batches; here the gradients are ordinary Monte Carlo gradients.
 """
 
 from __future__ import annotations
@@ -24,74 +30,112 @@ with native_stderr_silenced():
     import keras
     import tensorflow as tf
 
-from helpers.vae import kl_standard_normal  # eq. 17, shared with the VAE of notebook 04
+from helpers.distributions import (
+    LOG_2PI,
+    kl_standard_normal,
+    log_normal_diag,
+    log_normal_full,
+    log_standard_normal,
+    reparameterize,
+)
 
-LOG_2PI = float(np.log(2 * np.pi))
+__all__ = [
+    "PPCA", "JointTrace", "LinearEncoder", "best_diagonal_q", "elbo_closed_form", "elbo_monte_carlo",
+    "expected_log_likelihood", "fit_amortized", "fit_joint", "fit_local_q", "gradient_exact",
+    "gradient_reparameterization", "gradient_score_function", "log_likelihood_given_latent", "log_marginal",
+    "maximum_likelihood", "ppca_posterior", "sample_ppca",
+]
 
 
 @dataclass(frozen=True)
 class PPCA:
-    """theta = (W (d, q), b (d,), sigma2)."""
+    """theta = (W (d, D), b (d,), sigma2)."""
 
     W: np.ndarray
     b: np.ndarray
     sigma2: float
 
+    def __post_init__(self) -> None:
+        W, b = np.asarray(self.W, dtype=float), np.asarray(self.b, dtype=float)
+        if W.ndim != 2 or b.shape != (W.shape[0],):
+            raise ValueError(f"PPCA: expected W (d, D) and b (d,), got {W.shape} and {b.shape}")
+        if not self.sigma2 > 0:
+            raise ValueError(f"PPCA: sigma2 must be > 0, got {self.sigma2}")
+        object.__setattr__(self, "W", W)
+        object.__setattr__(self, "b", b)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.W.shape[1]
+
 
 # ----------------------------------------------------------------------------- exact quantities
 
 
-def sample(model: PPCA, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Ancestral sampling (eq. 2): t ~ N(0, I), x = W t + b + noise. Returns X (n, d)."""
-    d, q = model.W.shape
-    t = rng.standard_normal((n, q))
+def _check_data(X: np.ndarray, model: PPCA) -> np.ndarray:
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != model.W.shape[0]:
+        raise ValueError(f"X must be (N, d) with d = {model.W.shape[0]} (the rows of W), got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"X contains {np.sum(~np.isfinite(X))} NaN or infinite values; remove them")
+    return X
+
+
+def sample_ppca(model: PPCA, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Eq. 2: ancestral sampling, t ~ N(0, I), then x = W t + b + noise. Returns X (n, d)."""
+    d, latent_dim = model.W.shape
+    t = rng.standard_normal((n, latent_dim))
     return t @ model.W.T + model.b + np.sqrt(model.sigma2) * rng.standard_normal((n, d))
 
 
 def log_marginal(X: np.ndarray, model: PPCA) -> np.ndarray:
-    """log p(x_n) = log N(x_n | b, W W^T + sigma^2 I) for each row (eq. 3 in closed form): (N,)."""
-    d = X.shape[1]
-    C = model.W @ model.W.T + model.sigma2 * np.eye(d)
-    chol = np.linalg.cholesky(C)
-    z = np.linalg.solve(chol, (X - model.b).T)
-    return -0.5 * (d * LOG_2PI + 2 * np.sum(np.log(np.diag(chol))) + np.sum(z**2, axis=0))
+    """Eq. 3 in closed form: log p(x_n) = log N(x_n | b, W W^T + sigma^2 I) for each row of X (N, d): (N,)."""
+    X = _check_data(X, model)
+    C = model.W @ model.W.T + model.sigma2 * np.eye(X.shape[1])
+    return log_normal_full(X, model.b[None], C[None])[:, 0]
 
 
-def exact_posterior(X: np.ndarray, model: PPCA) -> tuple[np.ndarray, np.ndarray]:
-    """p(t | x) = N(M^-1 W^T (x - b), sigma^2 M^-1) with M = W^T W + sigma^2 I (eq. 4).
+def ppca_posterior(X: np.ndarray, model: PPCA) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 4: p(t | x) = N(M^-1 W^T (x - b), sigma^2 M^-1) with M = W^T W + sigma^2 I.
 
-    Returns the means (N, q) and the covariance (q, q), which is the same for every x.
+    Returns the means (N, D) and the covariance (D, D), which is the same for every x.
     """
-    q = model.W.shape[1]
-    M = model.W.T @ model.W + model.sigma2 * np.eye(q)
+    X = _check_data(X, model)
+    M = model.W.T @ model.W + model.sigma2 * np.eye(model.latent_dim)
     means = np.linalg.solve(M, model.W.T @ (X - model.b).T).T
     return means, model.sigma2 * np.linalg.inv(M)
 
 
 def best_diagonal_q(X: np.ndarray, model: PPCA) -> tuple[np.ndarray, np.ndarray]:
-    """The best factorised Gaussian q for each x: the exact means and variances 1 / (posterior precision)_jj.
+    """Eqs. 10 and 14: the best factorised Gaussian q for each x, exact means and variances 1 / (precision)_jj.
 
     (Minimising KL(q || p) for a Gaussian p gives the precision's diagonal, not the covariance's.)
-    Returns means (N, q) and variances (q,).
+    Returns means (N, D) and variances (D,).
     """
-    means, cov = exact_posterior(X, model)
+    means, cov = ppca_posterior(X, model)
     return means, 1.0 / np.diag(np.linalg.inv(cov))
 
 
-def maximum_likelihood(X: np.ndarray, q: int) -> PPCA:
-    """The closed-form maximum-likelihood PPCA (Tipping & Bishop): W = U_q (L_q - sigma^2 I)^(1/2)."""
+def maximum_likelihood(X: np.ndarray, latent_dim: int) -> PPCA:
+    """Eq. 1 in closed form for PPCA (Tipping & Bishop): W = U_D (L_D - sigma^2 I)^(1/2), X (N, d).
+
+    Unique up to a rotation of the latent space: W R for any orthogonal R (D, D) has the same likelihood.
+    """
+    X = np.asarray(X, dtype=float)
+    if not 1 <= latent_dim < X.shape[1]:
+        raise ValueError(f"latent_dim must be between 1 and d - 1 = {X.shape[1] - 1}, got {latent_dim}")
     b = X.mean(axis=0)
     eigvals, eigvecs = np.linalg.eigh(np.cov(X, rowvar=False, bias=True))
     eigvals, eigvecs = eigvals[::-1], eigvecs[:, ::-1]
-    sigma2 = float(eigvals[q:].mean())
-    return PPCA(W=eigvecs[:, :q] * np.sqrt(eigvals[:q] - sigma2), b=b, sigma2=sigma2)
+    sigma2 = float(eigvals[latent_dim:].mean())
+    return PPCA(W=eigvecs[:, :latent_dim] * np.sqrt(eigvals[:latent_dim] - sigma2), b=b, sigma2=sigma2)
 
 
 # ----------------------------------------------------------------------------- the ELBO (eqs. 16, 17)
 
 
 def expected_log_likelihood(x, m, v, W, b, sigma2):
-    """E_q[log p(x|t)] in closed form for q = N(m, diag e^v): (..., d) -> (...).
+    """Eq. 16, first term, in closed form: E_q[log p(x|t)] for q = N(m, diag e^v): x (..., d) -> (...).
 
     = -d/2 log(2 pi sigma^2) - (||x - W m - b||^2 + sum_j e^{v_j} ||W_j||^2) / (2 sigma^2).
     """
@@ -103,42 +147,32 @@ def expected_log_likelihood(x, m, v, W, b, sigma2):
 
 
 def elbo_closed_form(x, m, v, W, b, sigma2):
-    """L = E_q[log p(x|t)] - KL(q || p(t))   (eq. 16), exactly: (...)."""
+    """Eqs. 16-17, exactly: L = E_q[log p(x|t)] - KL(q || p(t)) per data point: (...)."""
     return expected_log_likelihood(x, m, v, W, b, sigma2) - kl_standard_normal(m, v)
 
 
 def log_likelihood_given_latent(x, t, W, b, sigma2):
-    """log p(x | t) = log N(x | W t + b, sigma^2 I), broadcasting t (S, ..., q) against x (..., d)."""
+    """Eq. 2: log p(x | t) = log N(x | W t + b, sigma^2 I), broadcasting t (S, ..., D) against x (..., d)."""
     sigma2 = tf.cast(sigma2, tf.float64)
     d = tf.cast(tf.shape(W)[0], tf.float64)
     resid = x - tf.linalg.matvec(W, t) - b
     return -0.5 * (d * (LOG_2PI + tf.math.log(sigma2)) + tf.reduce_sum(tf.square(resid), -1) / sigma2)
 
 
-def reparameterized_samples(m, v, eps):
-    """t = m + s * eps with s = exp(v / 2): the reparameterization trick. eps (S, ..., q)."""
-    return m + tf.exp(0.5 * v) * eps
-
-
 def elbo_monte_carlo(x, m, v, W, b, sigma2, eps):
-    """Eq. 16 with the reconstruction term estimated from samples and the KL in closed form (eq. 17).
+    """Eqs. 16-17: the ELBO with the reconstruction term estimated from samples t = m + s eps, KL in closed form.
 
-    Returns the per-sample estimates (S, ...); their mean is the estimate, their spread its error.
+    eps (S, ..., D). Returns the per-sample estimates (S, ...); their mean is the estimate, their spread its error.
     """
-    t = reparameterized_samples(m, v, eps)
+    t = reparameterize(m, v, eps)
     return log_likelihood_given_latent(x, t, W, b, sigma2) - kl_standard_normal(m, v)
-
-
-def log_normal_diag(t, m, v):
-    """log N(t | m, diag e^v), summed over the last axis."""
-    return -0.5 * tf.reduce_sum(LOG_2PI + v + tf.square(t - m) / tf.exp(v), axis=-1)
 
 
 # ----------------------------------------------------------------------------- gradient estimators
 
 
 def gradient_exact(x, m, v, model: PPCA) -> np.ndarray:
-    """d ELBO / d(m, v) from the closed form, by automatic differentiation: (2q,)."""
+    """Eqs. 16-17: d ELBO / d(m, v) from the closed form, by automatic differentiation: (2D,)."""
     m, v = tf.Variable(m, dtype=tf.float64), tf.Variable(v, dtype=tf.float64)
     with tf.GradientTape() as tape:
         elbo = elbo_closed_form(x, m, v, model.W, model.b, model.sigma2)
@@ -146,31 +180,33 @@ def gradient_exact(x, m, v, model: PPCA) -> np.ndarray:
 
 
 def gradient_reparameterization(x, m, v, model: PPCA, n_samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Reparameterization estimate: differentiate mean_s f(m + s eps_s) through the samples: (2q,).
+    """Eq. 15's reparameterization: a Monte Carlo gradient of eq. 6, differentiating mean_s f(m + s eps_s): (2D,).
 
     f(t) = log p(x|t) + log p(t) - log q(t) is the integrand of eq. 6.
     """
     eps = tf.constant(rng.standard_normal((n_samples, len(m))))
     m, v = tf.Variable(m, dtype=tf.float64), tf.Variable(v, dtype=tf.float64)
     with tf.GradientTape() as tape:
-        t = reparameterized_samples(m, v, eps)
+        t = reparameterize(m, v, eps)
         f = (log_likelihood_given_latent(x, t, model.W, model.b, model.sigma2)
-             + log_normal_diag(t, 0.0 * t, 0.0 * t) - log_normal_diag(t, m, v))
+             + log_standard_normal(t) - log_normal_diag(t, m, v))
         estimate = tf.reduce_mean(f)
     return np.concatenate([g.numpy() for g in tape.gradient(estimate, [m, v])])
 
 
 def gradient_score_function(x, m, v, model: PPCA, n_samples: int, rng: np.random.Generator,
                             baseline: bool = False) -> np.ndarray:
-    """Score-function (REINFORCE) estimate: mean_s (f(t_s) - c_s) d log q(t_s) / d(m, v): (2q,).
+    """Eq. 6's gradient by the score function (REINFORCE): mean_s (f(t_s) - c_s) d log q(t_s) / d(m, v): (2D,).
 
+    From d/dphi E_q[f] = E_q[f d log q / dphi] + E_q[d f / dphi]; f depends on phi only through
+    -log q, so the last term is -E_q[d log q / dphi] = 0 (the score has mean zero) and is dropped.
     The samples are not differentiated through. With ``baseline``, c_s is the mean of f over the
     *other* samples (leave-one-out, so the estimate stays unbiased; needs n_samples >= 2).
     """
-    t = tf.constant(m + np.exp(0.5 * v) * rng.standard_normal((n_samples, len(m))))
+    t = tf.constant(reparameterize(m, v, rng.standard_normal((n_samples, len(m)))))
     m, v = tf.Variable(m, dtype=tf.float64), tf.Variable(v, dtype=tf.float64)
     f = (log_likelihood_given_latent(x, t, model.W, model.b, model.sigma2)
-         + log_normal_diag(t, 0.0 * t, 0.0 * t) - log_normal_diag(t, m, v)).numpy()
+         + log_standard_normal(t) - log_normal_diag(t, m, v)).numpy()
     if baseline:
         if n_samples < 2:
             raise ValueError("a leave-one-out baseline needs at least 2 samples")
@@ -187,10 +223,11 @@ def fit_local_q(X: np.ndarray, model: PPCA, steps: int, learning_rate: float = 0
                 n_samples: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """Eq. 14: separate (m_i, v_i) for every data point, fitted by stochastic gradient ascent on the
     reparameterized Monte Carlo ELBO (Adam, learning rate halved every steps/6 so that the noisy
-    iterates settle). Returns m (N, q), v (N, q) and the mean ELBO estimate per step."""
-    n, q = len(X), model.W.shape[1]
-    m = keras.Variable(np.zeros((n, q)), dtype="float64", name="m")
-    v = keras.Variable(np.zeros((n, q)), dtype="float64", name="v")
+    iterates settle). X (N, d). Returns m (N, D), v (N, D) and the mean ELBO estimate per step."""
+    X = _check_data(X, model)
+    n, latent_dim = len(X), model.latent_dim
+    m = keras.Variable(np.zeros((n, latent_dim)), dtype="float64", name="m")
+    v = keras.Variable(np.zeros((n, latent_dim)), dtype="float64", name="v")
     x = tf.constant(X)
     schedule = keras.optimizers.schedules.ExponentialDecay(learning_rate, max(steps // 6, 1), 0.5)
     optimizer = keras.optimizers.Adam(schedule)
@@ -199,7 +236,7 @@ def fit_local_q(X: np.ndarray, model: PPCA, steps: int, learning_rate: float = 0
     @tf.function
     def step():
         with tf.GradientTape() as tape:
-            eps = rng.normal((n_samples, n, q), dtype=tf.float64)
+            eps = rng.normal((n_samples, n, latent_dim), dtype=tf.float64)
             loss = -tf.reduce_mean(elbo_monte_carlo(x, m, v, model.W, model.b, model.sigma2, eps))
         optimizer.apply_gradients(zip(tape.gradient(loss, [m, v]), [m, v], strict=True))
         return -loss
@@ -210,11 +247,11 @@ def fit_local_q(X: np.ndarray, model: PPCA, steps: int, learning_rate: float = 0
 
 @dataclass
 class LinearEncoder:
-    """Amortized q(t|x) = N(m(x), diag e^v) with m(x) = x A + c and one log-variance vector v (eq. 15).
+    """Eq. 15: amortized q(t|x) = N(m(x), diag e^v) with m(x) = x A + c and one log-variance vector v.
 
     For PPCA the exact posterior mean is linear in x and its covariance does not depend on x, so
-    this family holds the best diagonal q of every data point. ``rank`` < q limits A to rank
-    ``rank`` (A = U V), a deliberately too-small encoder. Parameters: A (d, q) or U (d, r), V (r, q).
+    this family holds the best diagonal q of every data point. ``rank`` < D limits A to rank
+    ``rank`` (A = U V), a deliberately too-small encoder. Parameters: A (d, D) or U (d, r), V (r, D).
     """
 
     A: np.ndarray
@@ -225,15 +262,16 @@ class LinearEncoder:
         return X @ self.A + self.c, np.broadcast_to(self.v, (len(X), len(self.v)))
 
     def n_parameters(self, rank: int | None = None) -> int:
-        """Size of phi: d*q entries of A (rank*(d + q) when A = U V has rank ``rank``) plus c and v."""
-        d, q = self.A.shape
-        return (d * q if rank is None else rank * (d + q)) + 2 * q
+        """Size of phi: d*D entries of A (rank*(d + D) when A = U V has rank ``rank``) plus c and v."""
+        d, latent_dim = self.A.shape
+        return (d * latent_dim if rank is None else rank * (d + latent_dim)) + 2 * latent_dim
 
 
-def _encoder_variables(d: int, q: int, rank: int | None, rng: np.random.Generator) -> list:
-    shapes = [(d, q)] if rank is None else [(d, rank), (rank, q)]
+def _encoder_variables(d: int, latent_dim: int, rank: int | None, rng: np.random.Generator) -> list:
+    shapes = [(d, latent_dim)] if rank is None else [(d, rank), (rank, latent_dim)]
     weights = [keras.Variable(0.1 * rng.standard_normal(s), dtype="float64") for s in shapes]
-    return weights + [keras.Variable(np.zeros(q), dtype="float64"), keras.Variable(np.zeros(q), dtype="float64")]
+    zeros = np.zeros(latent_dim)
+    return weights + [keras.Variable(zeros, dtype="float64"), keras.Variable(zeros, dtype="float64")]
 
 
 def _encode(variables: list, x):
@@ -244,11 +282,11 @@ def _encode(variables: list, x):
 
 def fit_amortized(X: np.ndarray, model: PPCA, steps: int, rank: int | None = None, learning_rate: float = 0.02,
                   batch_size: int = 100, seed: int = 0) -> tuple[LinearEncoder, list[float]]:
-    """Fit only the encoder phi (theta fixed) by stochastic gradient ascent on mini-batch ELBOs."""
+    """Eq. 15: fit only the encoder phi (theta fixed) by stochastic gradient ascent on mini-batch ELBOs. X (N, d)."""
+    X = _check_data(X, model)
     n, d = X.shape
-    q = model.W.shape[1]
     rng = np.random.default_rng(seed)
-    variables = _encoder_variables(d, q, rank, rng)
+    variables = _encoder_variables(d, model.latent_dim, rank, rng)
     optimizer = keras.optimizers.Adam(learning_rate)
     noise = tf.random.Generator.from_seed(seed)
 
@@ -278,9 +316,12 @@ class JointTrace:
     log_likelihood: list[float]
 
 
-def fit_joint(X: np.ndarray, q: int, steps: int, batch_size: int = 50, learning_rate: float = 0.01,
+def fit_joint(X: np.ndarray, latent_dim: int, steps: int, batch_size: int = 50, learning_rate: float = 0.01,
               eval_every: int = 50, seed: int = 0, progress=None) -> tuple[PPCA, LinearEncoder, JointTrace]:
-    """Learn theta = (W, b, log sigma^2) and phi (a linear encoder) together with mini-batches.
+    """Eqs. 13-16: learn theta = (W, b, log sigma^2) and phi (a linear encoder) together from mini-batches.
+
+    The stochastic counterpart of variational EM: each step moves phi (the E-step's q) and the point
+    estimate theta (eq. 13's M-step) up the same ELBO gradient instead of maximising in turn.
 
     The data-set ELBO sum_{i=1}^N L_i is estimated from a mini-batch of M points as
     (N / M) sum_{i in batch} L_i (one reparameterized sample each), an unbiased estimate whose
@@ -288,10 +329,10 @@ def fit_joint(X: np.ndarray, q: int, steps: int, batch_size: int = 50, learning_
     """
     n, d = X.shape
     rng = np.random.default_rng(seed)
-    W = keras.Variable(0.1 * rng.standard_normal((d, q)), dtype="float64")
+    W = keras.Variable(0.1 * rng.standard_normal((d, latent_dim)), dtype="float64")
     b = keras.Variable(np.zeros(d), dtype="float64")
     log_sigma2 = keras.Variable(0.0, dtype="float64")
-    enc = _encoder_variables(d, q, None, rng)
+    enc = _encoder_variables(d, latent_dim, None, rng)
     variables = [W, b, log_sigma2, *enc]
     optimizer = keras.optimizers.Adam(learning_rate)
     noise = tf.random.Generator.from_seed(seed)

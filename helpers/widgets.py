@@ -94,7 +94,7 @@ def cavi_stepper(x: np.ndarray, prior, states, mu_grid: np.ndarray, tau_grid: np
     from helpers import meanfield
 
     M, T = np.meshgrid(mu_grid, tau_grid)
-    exact = meanfield.exact_posterior(x, prior)
+    exact = meanfield.normal_gamma_posterior(x, prior)
     fig = Figure(figsize=(7.5, 6))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -242,7 +242,7 @@ def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float
     """Sliders over the 2-D latent space with the decoded image and a marker on the latent scatter.
 
     ``decode`` maps latent points (n, 2) to pixel probabilities (n, 28, 28) — pass a
-    ``vae.NumpyDecoder``, never something that calls ``Model.predict``. ``t_data`` (n, 2) are the
+    ``vae_evaluation.NumpyDecoder``, never something that calls ``Model.predict``. ``t_data`` (n, 2) are the
     latent means of a data set, ``labels`` (n,) their classes. Controls (all attributes of the
     returned box): ``t1``, ``t2`` sliders; ``picker`` jumps both to a data point's encoding;
     ``digit_a``, ``digit_b`` and ``alpha`` interpolate between two data points' encodings.

@@ -13,7 +13,8 @@ from helpers import meanfield as mf
 
 X_SMALL = np.array([0.9, 1.4, 0.2, 1.1, 0.7])
 PRIOR = mf.NormalGamma(mu0=0.0, lambda0=2.0, a=2.0, b=1.5)
-Q = mf.MeanFieldGaussian(mean=0.5, precision=3.0, a=3.0, b=2.0)
+Q = mf.NormalGammaFactors(mean=0.5, precision=3.0, a=3.0, b=2.0)
+N = len(X_SMALL)   # bounds and evidences are per data point: totals / N
 
 MU = np.linspace(-4, 5, 1801)
 TAU = np.linspace(1e-5, 15, 3001)
@@ -28,7 +29,7 @@ def log_joint(mu, tau):
 def test_log_evidence_matches_numerical_integration():
     M, T = np.meshgrid(MU, TAU)
     numeric = np.log(np.sum(np.exp(log_joint(M, T))) * (MU[1] - MU[0]) * (TAU[1] - TAU[0]))
-    assert mf.log_evidence(X_SMALL, PRIOR) == pytest.approx(numeric, abs=1e-6)
+    assert mf.log_evidence(X_SMALL, PRIOR) * N == pytest.approx(numeric, abs=1e-6)
 
 
 def test_update_q_tau_is_eq_11_by_quadrature():
@@ -58,7 +59,7 @@ def test_elbo_matches_numerical_integration():
     M, T = np.meshgrid(MU, TAU)
     log_q = mf.log_q_density(M, T, Q)
     numeric = np.sum(np.exp(log_q) * (log_joint(M, T) - log_q)) * (MU[1] - MU[0]) * (TAU[1] - TAU[0])
-    assert mf.elbo_normal_gamma(X_SMALL, PRIOR, Q) == pytest.approx(numeric, abs=1e-4)
+    assert mf.elbo_normal_gamma(X_SMALL, PRIOR, Q) * N == pytest.approx(numeric, abs=1e-4)
 
 
 def test_cavi_is_monotone_and_stays_below_the_evidence():
@@ -66,7 +67,7 @@ def test_cavi_is_monotone_and_stays_below_the_evidence():
     elbos = np.array([s[2] for s in states])
     assert np.all(np.diff(elbos) >= -1e-12)
     assert elbos[-1] < mf.log_evidence(X_SMALL, PRIOR)
-    exact = mf.exact_posterior(X_SMALL, PRIOR)
+    exact = mf.normal_gamma_posterior(X_SMALL, PRIOR)
     q = states[-1][1]
     assert q.mean == pytest.approx(exact.mu0)
     assert all(vq < ve for vq, ve in zip(mf.q_variances(q), mf.marginal_variances(exact), strict=True))
@@ -89,7 +90,7 @@ def test_bayesian_gmm_elbo_by_quadrature_for_one_component_in_1d():
     log_p = (np.sum(norm.logpdf(X[:, 0, None, None], M, 1 / np.sqrt(L)), axis=0)
              + log_normal_wishart(prior.m0[0], prior.beta0, prior.W0[0, 0], prior.nu0))
     numeric = np.sum(np.exp(log_q) * (log_p - log_q)) * (mu[1] - mu[0]) * (lam[1] - lam[0])
-    assert mf.elbo_bayesian_gmm(X, resp, post, prior) == pytest.approx(numeric, abs=1e-4)
+    assert mf.elbo_bayesian_gmm(X, resp, post, prior) * len(X) == pytest.approx(numeric, abs=1e-4)
 
 
 def test_expected_log_det_precision_by_monte_carlo():
@@ -104,7 +105,7 @@ def test_expected_log_det_precision_by_monte_carlo():
 
 @pytest.fixture(scope="module")
 def mixture_data():
-    return gmm.sample(gmm.demo_mixture(), 300, np.random.default_rng(0))[0]
+    return gmm.sample_mixture(gmm.demo_mixture(), 300, np.random.default_rng(0))[0]
 
 
 def test_variational_em_is_monotone_and_prunes(mixture_data):
@@ -122,10 +123,39 @@ def test_variational_em_matches_scikit_learn(mixture_data):
     prior = mf.BayesianGMMPrior(0.1, X.mean(0), 0.5, np.linalg.inv(np.cov(X.T)), 3.0)
     r0 = np.random.default_rng(2).dirichlet(np.ones(4), size=len(X))
     _, post, _ = mf.variational_em(X, r0, prior, max_iter=60, tol=0.0)
-    reference = mf.to_sklearn(prior, 4, r0, max_iter=60, tol=0.0)
+    reference = mf.to_sklearn_bayesian_mixture(prior, 4, r0, max_iter=60, tol=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference.fit(X)
     np.testing.assert_allclose(reference.weights_, post.weights, atol=1e-10)
     np.testing.assert_allclose(reference.means_, post.m, atol=1e-9)
     np.testing.assert_allclose(reference.covariances_, post.covariances, atol=1e-9)
+
+
+def test_variational_em_with_a_point_estimate_reaches_the_type_ii_maximum_likelihood_mu0():
+    """Eq. 13: the M-step's point estimate of mu0 must converge to the mu0 that maximises the exact
+    evidence log p(x; mu0), found here by a numerical optimiser that knows nothing of q."""
+    from scipy.optimize import minimize_scalar
+
+    x = np.random.default_rng(3).normal(2.0, 0.7, size=15)
+    prior = mf.NormalGamma(mu0=-1.0, lambda0=0.5, a=2.0, b=1.0)
+    states = mf.variational_em_normal_gamma(x, prior, Q, n_iter=200)
+    elbo = np.array([s[-1] for s in states])
+    assert np.all(np.diff(elbo) >= -1e-12)                       # E- and M-steps both climb the bound
+    best = minimize_scalar(lambda m: -mf.log_evidence(x, mf.NormalGamma(m, 0.5, 2.0, 1.0)),
+                           bounds=(-5, 5), method="bounded", options={"xatol": 1e-10})
+    assert states[-1][1].mu0 == pytest.approx(best.x, abs=1e-4)
+    final_prior, final_q = states[-1][1], states[-1][2]
+    assert elbo[-1] < mf.log_evidence(x, final_prior)                # still a bound under the learned mu0
+    assert final_q.mean == pytest.approx(final_prior.mu0, abs=1e-6)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: mf.NormalGamma(0.0, -1.0, 2.0, 1.0), "lambda0 must be > 0"),
+    (lambda: mf.NormalGammaFactors(0.0, 1.0, 0.0, 1.0), "a must be > 0"),
+    (lambda: mf.update_q_mu(np.array([1.0, np.nan]), PRIOR, Q), "NaN"),
+    (lambda: mf.elbo_normal_gamma(np.ones((3, 2)), PRIOR, Q), "1-D array"),
+])
+def test_bad_input_gets_a_clear_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -10,7 +10,7 @@ from helpers import svi
 
 MODEL = svi.PPCA(W=np.array([[2.0, 1.5], [1.0, 0.5], [0.5, 1.0], [-1.0, -0.5], [0.3, 0.8]]),
                  b=np.array([1.0, -1.0, 0.5, 0.0, 2.0]), sigma2=1.0)
-X = svi.sample(MODEL, 300, np.random.default_rng(0))
+X = svi.sample_ppca(MODEL, 300, np.random.default_rng(0))
 x0, m0, v0 = X[0], np.array([0.3, -0.2]), np.array([-1.0, -0.5])
 
 
@@ -21,7 +21,7 @@ def test_log_marginal_matches_scipy():
 
 def test_posterior_is_bayes_rule_on_a_grid():
     """p(t|x) from the formula equals p(x|t)p(t)/p(x) evaluated on a grid (eq. 4)."""
-    means, cov = svi.exact_posterior(x0[None], MODEL)
+    means, cov = svi.ppca_posterior(x0[None], MODEL)
     t = np.random.default_rng(1).standard_normal((50, 2))
     log_joint = (multivariate_normal(np.zeros(5), MODEL.sigma2 * np.eye(5)).logpdf(x0 - t @ MODEL.W.T - MODEL.b)
                  + multivariate_normal(np.zeros(2), np.eye(2)).logpdf(t))
@@ -35,7 +35,7 @@ def test_closed_form_elbo_is_below_log_p_and_tight_for_the_exact_posterior():
     # a model with orthogonal columns has a diagonal posterior: the best factorised q is exact
     W = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
     ortho = svi.PPCA(W, np.zeros(5), 0.5)
-    means, cov = svi.exact_posterior(x0[None], ortho)
+    means, cov = svi.ppca_posterior(x0[None], ortho)
     tight = float(svi.elbo_closed_form(x0, means[0], np.log(np.diag(cov)), W, ortho.b, ortho.sigma2))
     assert tight == pytest.approx(svi.log_marginal(x0[None], ortho)[0], abs=1e-10)
 
@@ -96,7 +96,7 @@ def test_local_q_converges_to_the_best_factorised_q():
 
 
 def test_joint_learning_reaches_maximum_likelihood():
-    model, _, trace = svi.fit_joint(X, q=2, steps=2000, batch_size=50, eval_every=500, seed=0)
+    model, _, trace = svi.fit_joint(X, latent_dim=2, steps=2000, batch_size=50, eval_every=500, seed=0)
     ml = svi.log_marginal(X, svi.maximum_likelihood(X, 2)).mean()
     assert ml - trace.log_likelihood[-1] < 0.02
     assert trace.elbo[-1] <= trace.log_likelihood[-1] + 1e-9

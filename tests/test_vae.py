@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import data, train, vae
+from helpers import data, distributions, train, vae, vae_evaluation
 
 keras = vae.keras
 SHIPPED = vae.shipped_weights("mnist")
@@ -17,9 +17,9 @@ SHIPPED = vae.shipped_weights("mnist")
 def test_kl_matches_monte_carlo_and_is_zero_at_the_prior():
     m, lv = np.array([[0.7, -1.2]]), np.array([[-0.5, 0.8]])
     t = m + np.exp(0.5 * lv) * np.random.default_rng(0).standard_normal((400_000, 2))
-    mc = np.mean(vae.log_diagonal_normal(t, m[0], lv[0]) - vae.log_standard_normal(t))
-    assert float(np.asarray(vae.kl_standard_normal(m, lv))[0]) == pytest.approx(mc, abs=0.01)
-    assert float(np.asarray(vae.kl_standard_normal(np.zeros((1, 2)), np.zeros((1, 2))))[0]) == 0.0
+    mc = np.mean(distributions.log_normal_diag(t, m[0], lv[0]) - distributions.log_standard_normal(t))
+    assert float(np.asarray(distributions.kl_standard_normal(m, lv))[0]) == pytest.approx(mc, abs=0.01)
+    assert float(np.asarray(distributions.kl_standard_normal(np.zeros((1, 2)), np.zeros((1, 2))))[0]) == 0.0
 
 
 def test_bce_from_logits_is_stable_and_correct():
@@ -27,9 +27,9 @@ def test_bce_from_logits_is_stable_and_correct():
     logits = np.random.default_rng(2).normal(0, 3, (2, 28, 28, 1)).astype("float32")
     p = 1 / (1 + np.exp(-logits.astype(np.float64)))
     naive = -np.sum(x * np.log(p) + (1 - x) * np.log(1 - p), axis=(1, 2, 3))
-    np.testing.assert_allclose(np.asarray(vae.bernoulli_nll_from_logits(x, logits)), naive, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(distributions.bernoulli_nll_from_logits(x, logits)), naive, rtol=1e-4)
     huge = np.full((1, 28, 28, 1), 200.0, "float32")        # log(sigmoid) would give -inf here
-    assert np.isfinite(np.asarray(vae.bernoulli_nll_from_logits(np.zeros_like(huge), huge))).all()
+    assert np.isfinite(np.asarray(distributions.bernoulli_nll_from_logits(np.zeros_like(huge), huge))).all()
 
 
 def test_bounded_log_variance_keeps_the_kl_finite():
@@ -37,7 +37,7 @@ def test_bounded_log_variance_keeps_the_kl_finite():
     out = np.asarray(layer(np.array([[1e4, -1e4, 0.5]], dtype="float32")))
     assert out.max() <= vae.LOG_VARIANCE_LIMIT and out.min() >= -vae.LOG_VARIANCE_LIMIT
     assert out[0, 2] == pytest.approx(0.5, abs=2e-3)
-    kl = np.asarray(vae.kl_standard_normal(np.zeros((1, 2), "float32"), out[:, :2]))
+    kl = np.asarray(distributions.kl_standard_normal(np.zeros((1, 2), "float32"), out[:, :2]))
     assert np.isfinite(kl).all()
 
 
@@ -106,7 +106,7 @@ def shipped():
 def test_shipped_weights_reach_the_course_loss_on_the_test_set(shipped):
     """Recomputed from scratch on all 10,000 test images (one sample of t each), not read from the history."""
     _, (x_test, _) = data.load_mnist()
-    terms = vae.negative_elbo(shipped, vae.prepare_images(x_test), seed=0)
+    terms = vae_evaluation.negative_elbo(shipped, vae.prepare_images(x_test), seed=0)
     print(f"shipped model, test set: {terms}")
     assert terms["loss"] <= 150.0
     assert terms["loss"] == pytest.approx(terms["reconstruction"] + terms["kl"])
@@ -120,7 +120,7 @@ def test_shipped_provenance_is_complete():
 
 
 def test_numpy_decoder_matches_keras(shipped):
-    decoder = vae.NumpyDecoder.from_keras(shipped.decoder)
+    decoder = vae_evaluation.NumpyDecoder.from_keras(shipped.decoder)
     t = np.random.default_rng(0).normal(0, 2, (32, 2)).astype("float32")
     np.testing.assert_allclose(decoder.logits(t), np.asarray(shipped.decoder(t))[..., 0], atol=1e-3)
     np.testing.assert_allclose(decoder(t), vae.decode(shipped.decoder, t), atol=1e-5)
@@ -129,24 +129,24 @@ def test_numpy_decoder_matches_keras(shipped):
 def test_three_ways_to_log_p_x_agree(shipped):
     _, (x_test, _) = data.load_mnist()
     x = vae.prepare_images(x_test[:1])[0]
-    log_w, m, lv = vae.importance_log_weights(shipped, x, 5000, np.random.default_rng(0))
-    t1, t2, cell = vae.latent_grid(m, lv)
-    log_px, log_post = vae.quadrature_log_px(shipped.decoder, x, t1, t2, cell)
-    kl = vae.kl_q_to_posterior_on_grid(log_post, t1, t2, cell, m, lv)
+    log_w, m, lv = vae_evaluation.importance_log_weights(shipped, x, 5000, np.random.default_rng(0))
+    t1, t2, cell = vae_evaluation.latent_grid(m, lv)
+    log_px, log_post = vae_evaluation.quadrature_log_px(shipped.decoder, x, t1, t2, cell)
+    kl = vae_evaluation.kl_q_to_posterior_on_grid(log_post, t1, t2, cell, m, lv)
     elbo = float(log_w.mean())
     assert kl > 0 and elbo < log_px
     assert abs(log_px - (elbo + kl)) < 0.2                          # eq. 5
-    assert elbo < vae.importance_weighted_bound(log_w, 100) < log_px + 0.2
-    assert abs(vae.importance_weighted_bound(log_w, 5000) - log_px) < 0.5
+    assert elbo < vae_evaluation.importance_weighted_bound(log_w, 100) < log_px + 0.2
+    assert abs(vae_evaluation.importance_weighted_bound(log_w, 5000) - log_px) < 0.5
     assert np.exp(log_post).sum() * cell == pytest.approx(1.0, abs=1e-6)
 
 
 def test_importance_weighted_bound_groups():
     log_w = np.log(np.array([1.0, 3.0, 2.0, 2.0]))
-    assert vae.importance_weighted_bound(log_w, 1) == pytest.approx(np.mean(log_w))
-    assert vae.importance_weighted_bound(log_w, 2) == pytest.approx(np.log(2.0))
+    assert vae_evaluation.importance_weighted_bound(log_w, 1) == pytest.approx(np.mean(log_w))
+    assert vae_evaluation.importance_weighted_bound(log_w, 2) == pytest.approx(np.log(2.0))
     with pytest.raises(ValueError):
-        vae.importance_weighted_bound(log_w, 5)
+        vae_evaluation.importance_weighted_bound(log_w, 5)
 
 
 @pytest.mark.skipif(not (data.DEBIAN_FASHION_DIR / data.FASHION_FILES["x_train"]).exists(),

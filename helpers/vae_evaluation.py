@@ -1,0 +1,175 @@
+"""Evaluating a trained VAE (notebooks 04 and 05): the bound, log p(x) three ways, a numpy decoder.
+
+* :func:`negative_elbo` recomputes eqs. 16-17 on a data set, per image;
+* :func:`importance_weighted_bound` and :func:`quadrature_log_px` measure log p(x) (eq. 3) by
+  importance sampling from q and by quadrature over the 2-D latent grid, and
+  :func:`kl_q_to_posterior_on_grid` the gap of eq. 5;
+* :func:`fit_local_q` optimises a q per image (eq. 14), separating the approximation gap from
+  the amortization gap of the encoder (eq. 15);
+* :class:`NumpyDecoder` runs the trained decoder as plain numpy, fast enough for sliders.
+
+After the decoder everything is numpy float64, and every density comes from
+:mod:`helpers.distributions`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers.distributions import (
+    bernoulli_nll_from_logits,
+    kl_standard_normal,
+    log_mean_exp,
+    log_normal_diag,
+    log_standard_normal,
+    logsumexp,
+    reparameterize,
+)
+from helpers.vae import VAE, keras, layers
+
+__all__ = [
+    "NumpyDecoder", "decoder_log_likelihood", "importance_log_weights", "importance_weighted_bound",
+    "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo", "quadrature_log_px",
+]
+
+
+def negative_elbo(vae: VAE, x: np.ndarray, batch_size: int = 500, seed: int = 0) -> dict[str, float]:
+    """Eqs. 16-17: mean reconstruction, KL and -ELBO per image of a data set, from scratch (one sample of t each).
+
+    ``x``: float32 (n, 28, 28, 1) in [0, 1]. Returns floats averaged over the n images.
+    """
+    rng = np.random.default_rng(seed)
+    rec_sum = kl_sum = 0.0
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]
+        t_mean, t_log_var = (np.asarray(a) for a in vae.encoder(xb, training=False))
+        eps = rng.standard_normal(t_mean.shape).astype("float32")
+        logits = np.asarray(vae.decoder(reparameterize(t_mean, t_log_var, eps), training=False))
+        rec_sum += float(np.sum(bernoulli_nll_from_logits(xb, logits)))
+        kl_sum += float(np.sum(kl_standard_normal(t_mean, t_log_var)))
+    n = len(x)
+    return {"reconstruction": rec_sum / n, "kl": kl_sum / n, "loss": (rec_sum + kl_sum) / n}
+
+
+# ----------------------------------------------------------------------------- log p(x) three ways
+#
+# For one image x and latent points t (S, D), all in numpy float64 after the decoder:
+#   log p(x|t)  decoder likelihood, log p(t) = log N(t|0, I), log q(t|x) = log N(t|m, diag s^2).
+
+
+def decoder_log_likelihood(decoder: keras.Model, x: np.ndarray, t: np.ndarray,
+                           batch_size: int = 2000) -> np.ndarray:
+    """Eq. 2: log p(x | t; theta) of the decoder for one image x (28, 28, 1) at many latent points t (S, D) -> (S,)."""
+    out = []
+    for start in range(0, len(t), batch_size):
+        logits = decoder(t[start:start + batch_size].astype("float32"), training=False)
+        xs = np.broadcast_to(x, (len(logits), *x.shape))
+        out.append(-bernoulli_nll_from_logits(xs.astype(np.float64), np.asarray(logits, dtype=np.float64)))
+    return np.concatenate(out)
+
+
+def importance_log_weights(vae: VAE, x: np.ndarray, n_samples: int, rng: np.random.Generator
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eqs. 6 and 15: draw t_i ~ q(t|x), return log w_i = log p(x|t_i) + log p(t_i) - log q(t_i|x)  (S,).
+
+    Also returns q's mean and log-variance (D,). The mean of log w is a Monte Carlo ELBO (eq. 16).
+    """
+    t_mean, t_log_var = (np.asarray(a, dtype=np.float64)[0] for a in vae.encoder(x[None], training=False))
+    t = reparameterize(t_mean, t_log_var, rng.standard_normal((n_samples, len(t_mean))))
+    log_w = (decoder_log_likelihood(vae.decoder, x, t) + log_standard_normal(t)
+             - log_normal_diag(t, t_mean, t_log_var))
+    return log_w, t_mean, t_log_var
+
+
+def importance_weighted_bound(log_w: np.ndarray, k: int) -> float:
+    """Eq. 3 bounded from below: L_k = E[log (1/k sum_{i<=k} w_i)], the mean over len(log_w) // k groups of k.
+
+    L_1 is the ELBO, L_k rises with k and tends to log p(x) as k -> infinity (Burda et al., 2016).
+    """
+    groups = len(log_w) // k
+    if groups < 1:
+        raise ValueError(f"need at least k={k} samples, got {len(log_w)}")
+    return float(np.mean(log_mean_exp(log_w[: groups * k].reshape(groups, k), axis=1)))
+
+
+def latent_grid(t_mean: np.ndarray, t_log_var: np.ndarray, half_width: float = 10.0, n: int = 121
+                ) -> tuple[np.ndarray, np.ndarray, float]:
+    """A square grid around q's mean, ``half_width`` q-standard-deviations each way (2-D only).
+
+    Returns the axes t1 (n,), t2 (n,) and the area of one cell.
+    """
+    if len(t_mean) != 2:
+        raise ValueError("quadrature over a latent grid is for a 2-D latent space")
+    s = np.exp(0.5 * t_log_var)
+    t1 = np.linspace(t_mean[0] - half_width * s[0], t_mean[0] + half_width * s[0], n)
+    t2 = np.linspace(t_mean[1] - half_width * s[1], t_mean[1] + half_width * s[1], n)
+    return t1, t2, float((t1[1] - t1[0]) * (t2[1] - t2[0]))
+
+
+def quadrature_log_px(decoder: keras.Model, x: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float
+                      ) -> tuple[float, np.ndarray]:
+    """Eqs. 3-4 by quadrature: log p(x) = log sum_grid p(x|t) p(t) * cell, and the posterior on the grid.
+
+    Returns log p(x) and the log posterior density log p(t|x) on the grid (len(t2), len(t1)) (eq. 4).
+    """
+    T1, T2 = np.meshgrid(t1, t2)
+    t = np.column_stack([T1.ravel(), T2.ravel()])
+    log_joint = decoder_log_likelihood(decoder, x, t) + log_standard_normal(t)
+    log_px = float(np.log(cell) + logsumexp(log_joint))
+    return log_px, (log_joint - log_px).reshape(T1.shape)
+
+
+def kl_q_to_posterior_on_grid(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float,
+                              t_mean: np.ndarray, t_log_var: np.ndarray) -> float:
+    """Eq. 7 by quadrature: KL(q(t|x) || p(t|x)) = integral of q log(q / p(t|x)) over the grid."""
+    T1, T2 = np.meshgrid(t1, t2)
+    log_q = log_normal_diag(np.column_stack([T1.ravel(), T2.ravel()]), t_mean, t_log_var).reshape(T1.shape)
+    q = np.exp(log_q)
+    return float(np.sum(q * (log_q - log_posterior)) * cell)
+
+
+# ----------------------------------------------------------------------------- a fast decoder for widgets
+
+
+class NumpyDecoder:
+    """Eq. 2's decoder as a plain numpy forward pass, for interactive use.
+
+    One latent point takes well under a millisecond this way, against tens of milliseconds for
+    ``Model.predict``. ``__call__`` maps t (n, 2) to pixel probabilities (n, 28, 28); a test
+    checks it against the Keras decoder.
+    """
+
+    def __init__(self, dense_w, dense_b, deconv_k, deconv_b, conv_k, conv_b):
+        self.dense_w, self.dense_b = dense_w, dense_b          # (D, 12544), (12544,)
+        self.deconv_k, self.deconv_b = deconv_k, deconv_b      # (3, 3, 32, 64), (32,)
+        self.conv_k, self.conv_b = conv_k, conv_b              # (3, 3, 32, 1), (1,)
+
+    @classmethod
+    def from_keras(cls, decoder: keras.Model) -> NumpyDecoder:
+        dense, deconv, conv = (next(layer for layer in decoder.layers if isinstance(layer, kind))
+                               for kind in (layers.Dense, layers.Conv2DTranspose, layers.Conv2D))
+        arrays = [np.asarray(w, dtype=np.float32) for layer in (dense, deconv, conv) for w in layer.get_weights()]
+        return cls(*arrays)
+
+    def logits(self, t: np.ndarray) -> np.ndarray:
+        """Decoder logits (n, 28, 28) for latent points t (n, D)."""
+        n = len(t)
+        h = np.maximum(np.asarray(t, np.float32) @ self.dense_w + self.dense_b, 0.0).reshape(n, 14, 14, 64)
+        # transposed convolution, stride 2, 'same': input pixel (i, j) feeds outputs (2i + a, 2j + b)
+        contrib = np.einsum("nijc,aboc->nijabo", h, self.deconv_k, optimize=True)
+        up = np.zeros((n, 29, 29, 32), np.float32)
+        for a in range(3):
+            for b in range(3):
+                up[:, a:a + 28:2, b:b + 28:2] += contrib[:, :, :, a, b]
+        up = np.maximum(up[:, :28, :28] + self.deconv_b, 0.0)
+        # 3x3 convolution, 'same' (zero padding 1) down to one channel
+        padded = np.pad(up, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        out = np.full((n, 28, 28), self.conv_b[0], np.float32)
+        for a in range(3):
+            for b in range(3):
+                out += padded[:, a:a + 28, b:b + 28] @ self.conv_k[a, b, :, 0]
+        return out
+
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        """Pixel probabilities sigmoid(logits): (n, D) -> (n, 28, 28)."""
+        return 1.0 / (1.0 + np.exp(-self.logits(t)))

@@ -1,0 +1,135 @@
+"""helpers.distributions: each formula against an independent reference (scipy or Monte Carlo), in numpy
+and through keras.ops; and the course's conventions: every equation 1-17 has a home, modules declare __all__."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from scipy.stats import multivariate_normal, norm
+
+from helpers import distributions as D
+
+ROOT = Path(__file__).resolve().parents[1]
+RNG = np.random.default_rng(0)
+
+
+def test_log_normal_diag_matches_scipy():
+    t, m, lv = RNG.normal(size=(7, 3)), RNG.normal(size=3), RNG.normal(size=3)
+    expected = multivariate_normal(m, np.diag(np.exp(lv))).logpdf(t)
+    np.testing.assert_allclose(D.log_normal_diag(t, m, lv), expected, rtol=1e-12)
+    np.testing.assert_allclose(D.log_standard_normal(t), multivariate_normal(np.zeros(3)).logpdf(t), rtol=1e-12)
+    np.testing.assert_allclose(D.log_normal(t, m, lv), norm.logpdf(t, m, np.exp(0.5 * lv)), rtol=1e-12)
+
+
+def test_log_normal_full_matches_scipy_and_names_a_singular_component():
+    X = RNG.normal(size=(20, 2))
+    means = np.array([[0.0, 1.0], [2.0, -1.0]])
+    covs = np.array([[[1.0, 0.3], [0.3, 0.5]], [[2.0, -0.4], [-0.4, 1.0]]])
+    expected = np.column_stack([multivariate_normal(m, c).logpdf(X) for m, c in zip(means, covs, strict=True)])
+    np.testing.assert_allclose(D.log_normal_full(X, means, covs), expected, rtol=1e-12)
+    covs[1] = [[1.0, 1.0], [1.0, 1.0]]          # singular
+    with pytest.raises(ValueError, match=r"covariances\[1\] is not positive definite.*increase reg_covar"):
+        D.log_normal_full(X, means, covs)
+
+
+def test_logsumexp_is_stable_and_exact_on_minus_infinity():
+    a = np.array([[1000.0, 1000.0], [-np.inf, -np.inf], [0.0, np.log(3.0)]])
+    np.testing.assert_allclose(D.logsumexp(a), [1000.0 + np.log(2.0), -np.inf, np.log(4.0)])
+    assert D.log_mean_exp(np.log(np.array([1.0, 3.0]))) == pytest.approx(np.log(2.0))
+
+
+def test_kl_standard_normal_against_monte_carlo_and_zero_at_the_prior():
+    m, lv = np.array([0.7, -1.2]), np.array([-0.5, 0.8])
+    t = D.reparameterize(m, lv, np.random.default_rng(1).standard_normal((400_000, 2)))
+    mc = np.mean(D.log_normal_diag(t, m, lv) - D.log_standard_normal(t))
+    assert D.kl_standard_normal(m, lv) == pytest.approx(mc, abs=0.01)
+    assert D.kl_standard_normal(np.zeros(2), np.zeros(2)) == 0.0
+
+
+def test_bernoulli_nll_from_logits_matches_the_naive_formula_and_survives_huge_logits():
+    x = RNG.random((3, 28, 28, 1))
+    logits = RNG.normal(0, 3, (3, 28, 28, 1))
+    p = expit(logits)
+    naive = -np.sum(x * np.log(p) + (1 - x) * np.log(1 - p), axis=(1, 2, 3))
+    np.testing.assert_allclose(D.bernoulli_nll_from_logits(x, logits), naive, rtol=1e-10)
+    huge = np.full((1, 4), 200.0)          # log(sigmoid(-200)) underflows to -inf in the naive formula
+    assert D.bernoulli_nll_from_logits(np.zeros_like(huge), huge)[0] == pytest.approx(800.0)
+
+
+def test_the_same_functions_run_through_keras_ops_with_gradients():
+    tf = pytest.importorskip("tensorflow")
+    m, lv = tf.Variable([[0.7, -1.2]], dtype=tf.float64), tf.Variable([[-0.5, 0.8]], dtype=tf.float64)
+    with tf.GradientTape() as tape:
+        kl = D.kl_standard_normal(m, lv)
+    grad_m, grad_lv = tape.gradient(kl, [m, lv])
+    np.testing.assert_allclose(np.asarray(kl), D.kl_standard_normal(m.numpy(), lv.numpy()))
+    np.testing.assert_allclose(grad_m.numpy(), m.numpy())                          # dKL/dm = m
+    np.testing.assert_allclose(grad_lv.numpy(), 0.5 * (np.exp(lv.numpy()) - 1))   # dKL/dlv = (s^2 - 1)/2
+
+
+def test_weighted_gaussian_statistics_with_hard_assignments_are_the_class_means_and_covariances():
+    X = RNG.normal(size=(50, 2))
+    labels = np.arange(50) % 2
+    nk, xbar, S = D.weighted_gaussian_statistics(X, np.eye(2)[labels])
+    for k in range(2):
+        assert nk[k] == pytest.approx(25)
+        np.testing.assert_allclose(xbar[k], X[labels == k].mean(0))
+        np.testing.assert_allclose(S[k], np.cov(X[labels == k].T, bias=True))
+
+
+# ----------------------------------------------------------------------------- conventions
+
+NUMERIC_MODULES = ["distributions", "gmm", "meanfield", "svi", "vae", "vae_evaluation"]
+EQ_TAG = re.compile(r"^Eqs?\.\s*([\d\s,\-and]+?)(?:'s|\s+(?:by|in|for|bounded|as|with|estimated)\b|[:(])")
+
+
+def _tagged_equations(docstring: str) -> set[int]:
+    match = EQ_TAG.match(docstring.strip())
+    if not match:
+        return set()
+    found: set[int] = set()
+    for part in re.split(r",|\band\b", match.group(1)):
+        bounds = [int(n) for n in re.findall(r"\d+", part)]
+        if len(bounds) == 2 and "-" in part:
+            found.update(range(bounds[0], bounds[1] + 1))
+        else:
+            found.update(bounds)
+    return found
+
+
+def _public_functions(module: str):
+    tree = ast.parse((ROOT / "helpers" / f"{module}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_"):
+            yield node.name, ast.get_docstring(node) or ""
+
+
+def test_tag_parser():
+    assert _tagged_equations("Eqs. 8-9: alternate") == {8, 9}
+    assert _tagged_equations("Eqs. 4 and 8: q(t)") == {4, 8}
+    assert _tagged_equations("Eq. 15's sampler") == {15}
+    assert _tagged_equations("Eqs. 10 and 14: the best") == {10, 14}
+    assert _tagged_equations("Draw samples") == set()
+
+
+def test_every_equation_of_the_course_text_has_a_tagged_helper():
+    covered: dict[int, list[str]] = {}
+    for module in NUMERIC_MODULES:
+        for name, doc in _public_functions(module):
+            for eq in _tagged_equations(doc):
+                covered.setdefault(eq, []).append(f"{module}.{name}")
+    missing = sorted(set(range(1, 18)) - set(covered))
+    assert not missing, f"equations with no helper whose docstring starts 'Eq. N:': {missing}"
+
+
+@pytest.mark.parametrize("module", NUMERIC_MODULES)
+def test_module_declares_all_and_every_name_in_it_exists(module):
+    mod = importlib.import_module(f"helpers.{module}")
+    assert hasattr(mod, "__all__"), f"helpers.{module} has no __all__"
+    assert all(hasattr(mod, name) for name in mod.__all__)
