@@ -7,7 +7,8 @@
 #   ./course.sh test       set up, then lint and run the whole test suite in fast mode
 #   ./course.sh setup      only the set-up
 #   ./course.sh notebooks  re-execute every notebook in full mode, in a fresh kernel, in place
-#   ./course.sh bench      run the benchmarks in benchmarks/
+#   ./course.sh bench      run every benchmark in benchmarks/ with its defaults
+#   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer) with its own options
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
 #   ./course.sh present    open notebook 05's latent explorer as a code-free Voila app
 set -euo pipefail
@@ -55,7 +56,17 @@ case "$cmd" in
         exec "$PY" scripts/execute_notebooks.py "$@" ;;
     bench)
         setup
-        for script in benchmarks/bench_*.py; do "$PY" "$script" "$@"; done ;;
+        if [ $# -eq 0 ]; then
+            for script in benchmarks/bench_*.py; do "$PY" "$script"; done
+        elif [ -f "benchmarks/bench_$1.py" ]; then
+            script=benchmarks/bench_$1.py; shift
+            exec "$PY" "$script" "$@"
+        else
+            names=$(cd benchmarks && ls bench_*.py | sed 's/^bench_//; s/\.py$//' | tr '\n' ' ')
+            echo "course: './course.sh bench' takes a benchmark's name before its options: one of: $names" >&2
+            echo "        e.g. ./course.sh bench vae_training --rounds 5   (each script's --help lists its options)" >&2
+            exit 2
+        fi ;;
     train)
         setup
         exec "$PY" -m helpers.train "$@" ;;

@@ -112,3 +112,39 @@ def test_a_collapsing_component_does_not_crash():
 def test_bic_prefers_the_true_number_of_components(X):
     bics = [gmm.bic(X, gmm.fit(X, k, n_init=2, seed=0).params) for k in (1, 2, 3, 4, 5)]
     assert int(np.argmin(bics)) + 1 == 3
+
+
+def test_reg_covar_zero_on_a_collapsing_component_says_what_to_do():
+    X = np.vstack([np.random.default_rng(0).standard_normal((100, 2)), [[50.0, 50.0]]])
+    init = gmm.GMMParams(np.array([0.5, 0.5]), np.array([[0.0, 0.0], [50.0, 50.0]]),
+                         np.array([np.eye(2), np.eye(2)]))
+    with pytest.raises(ValueError, match="not positive definite.*increase reg_covar"):
+        gmm.run_em(X, init, max_iter=50, reg_covar=0.0)
+
+
+GOOD = dict(weights=np.array([0.5, 0.5]), means=np.zeros((2, 2)), covariances=np.array([np.eye(2)] * 2))
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"weights": np.array([0.5, 0.6])}, "sum to 1.*divide them by their sum"),
+    ({"weights": np.array([1.2, -0.2])}, "non-negative"),
+    ({"covariances": np.array([np.eye(2), -np.eye(2)])}, r"covariances\[1\] is not positive definite"),
+    ({"covariances": np.array([np.eye(2), [[1.0, 0.5], [0.0, 1.0]]])}, "symmetric"),
+    ({"means": np.zeros((3, 2))}, r"expected weights \(K,\), means \(K, d\)"),
+])
+def test_bad_parameters_get_a_clear_error(change, message):
+    with pytest.raises(ValueError, match=message):
+        gmm.GMMParams(**{**GOOD, **change})
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda X: gmm.fit(X, 2, n_init=0), "n_init must be >= 1"),
+    (lambda X: gmm.fit(X, len(X) + 1), "n_components must be between 1 and the number of points"),
+    (lambda X: gmm.fit(np.where(X > 2.5, np.nan, X), 2), "NaN"),
+    (lambda X: gmm.e_step(X[:, 0], gmm.GMMParams(**GOOD)), "2-D array.*reshape"),
+    (lambda X: gmm.e_step(np.hstack([X, X]), gmm.GMMParams(**GOOD)), "X has 4 features but the mixture's means have 2"),
+    (lambda X: gmm.m_step(X, np.ones((3, 2))), "resp must be"),
+])
+def test_bad_data_gets_a_clear_error(X, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(X)

@@ -14,24 +14,6 @@ keras = vae.keras
 SHIPPED = vae.shipped_weights("mnist")
 
 
-def test_kl_matches_monte_carlo_and_is_zero_at_the_prior():
-    m, lv = np.array([[0.7, -1.2]]), np.array([[-0.5, 0.8]])
-    t = m + np.exp(0.5 * lv) * np.random.default_rng(0).standard_normal((400_000, 2))
-    mc = np.mean(distributions.log_normal_diag(t, m[0], lv[0]) - distributions.log_standard_normal(t))
-    assert float(np.asarray(distributions.kl_standard_normal(m, lv))[0]) == pytest.approx(mc, abs=0.01)
-    assert float(np.asarray(distributions.kl_standard_normal(np.zeros((1, 2)), np.zeros((1, 2))))[0]) == 0.0
-
-
-def test_bce_from_logits_is_stable_and_correct():
-    x = np.random.default_rng(1).random((2, 28, 28, 1)).astype("float32")
-    logits = np.random.default_rng(2).normal(0, 3, (2, 28, 28, 1)).astype("float32")
-    p = 1 / (1 + np.exp(-logits.astype(np.float64)))
-    naive = -np.sum(x * np.log(p) + (1 - x) * np.log(1 - p), axis=(1, 2, 3))
-    np.testing.assert_allclose(np.asarray(distributions.bernoulli_nll_from_logits(x, logits)), naive, rtol=1e-4)
-    huge = np.full((1, 28, 28, 1), 200.0, "float32")        # log(sigmoid) would give -inf here
-    assert np.isfinite(np.asarray(distributions.bernoulli_nll_from_logits(np.zeros_like(huge), huge))).all()
-
-
 def test_bounded_log_variance_keeps_the_kl_finite():
     layer = vae.BoundedLogVariance()
     out = np.asarray(layer(np.array([[1e4, -1e4, 0.5]], dtype="float32")))
@@ -75,9 +57,25 @@ def test_short_training_never_gives_a_non_finite_loss(seed):
         assert np.all(np.isfinite(history.history[key])), key
 
 
-def test_prepare_images_rejects_wrong_shapes():
-    with pytest.raises(ValueError, match="expected images of shape"):
-        vae.prepare_images(np.zeros((3, 784), np.uint8))
+@pytest.mark.parametrize(("images", "message"), [
+    (np.zeros((3, 784), np.uint8), r"expected shape \(n, 28, 28\).*reshape"),
+    (np.zeros((28, 28), np.uint8), r"leading axis"),
+    (np.zeros((3, 28, 28), np.float32), "expected dtype uint8.*already scaled"),
+])
+def test_prepare_images_rejects_wrong_shapes_and_dtypes(images, message):
+    with pytest.raises(ValueError, match=message):
+        vae.prepare_images(images)
+
+
+def test_model_loss_is_the_mean_of_the_two_shared_terms():
+    """compute_loss must be eq. 16's reconstruction + eq. 17's KL from helpers.distributions, batch-averaged."""
+    model = vae.build_vae(2, seed=0)
+    x = np.random.default_rng(0).random((5, 28, 28, 1)).astype("float32")
+    out = model(x)
+    expected = np.mean(distributions.bernoulli_nll_from_logits(x.astype(float), np.asarray(out["logits"], float))
+                       + distributions.kl_standard_normal(np.asarray(out["t_mean"], float),
+                                                          np.asarray(out["t_log_var"], float)))
+    assert float(model.compute_loss(x, x, out)) == pytest.approx(expected, rel=1e-5)
 
 
 def test_training_entry_point_writes_history_provenance_and_weights(tmp_path):
@@ -93,9 +91,44 @@ def test_training_entry_point_writes_history_provenance_and_weights(tmp_path):
         vae.load_trained_vae(out / "vae.weights.h5")
 
 
+def test_selection_uses_the_validation_split_and_refuses_runs_validated_on_test(tmp_path):
+    run = tmp_path / "run"
+    assert train.main(["--epochs", "2", "--subset", "512", "--validation-images", "128", "--out", str(run)]) == 0
+    assert json.loads((run / "provenance.json").read_text())["recipe"]["train_images"] == 384
+    assert train.main(["--select", str(run), "--out", str(tmp_path / "chosen")]) == 0
+    selection = json.loads((tmp_path / "chosen" / "provenance.json").read_text())["selection"]
+    assert [row["epoch"] for row in selection["table"]] == [1, 2]
+    assert selection["chosen"]["epoch"] == min(selection["table"], key=lambda r: r["validation_loss"])["epoch"]
+    vae.load_trained_vae(tmp_path / "chosen" / "vae.weights.h5")
+    test_validated = tmp_path / "old"
+    assert train.main(["--epochs", "1", "--subset", "256", "--out", str(test_validated)]) == 0
+    with pytest.raises(ValueError, match="validated on the test set"):
+        train.select_checkpoint([test_validated])
+
+
 def test_missing_weights_say_how_to_train(tmp_path):
     with pytest.raises(FileNotFoundError, match="python -m helpers.train"):
         vae.load_trained_vae(tmp_path / "nothing.weights.h5")
+
+
+def test_corrupt_weights_are_reported_as_corrupt(tmp_path):
+    bad = tmp_path / "vae.weights.h5"
+    bad.write_bytes(SHIPPED.read_bytes()[:5000])          # a truncated download
+    with pytest.raises(ValueError, match="not a readable HDF5 weights file.*corrupt or truncated"):
+        vae.load_trained_vae(bad)
+
+
+def test_weights_of_another_latent_dim_name_the_right_one(tmp_path):
+    path = tmp_path / "d3.weights.h5"
+    vae.save_inference_weights(vae.build_vae(3, compile=False), path)
+    with pytest.raises(ValueError, match="for latent_dim=3, not latent_dim=2; pass latent_dim=3"):
+        vae.load_trained_vae(path, latent_dim=2)
+    assert vae.load_trained_vae(path, latent_dim=3).encoder.output[0].shape[-1] == 3
+
+
+def test_shipped_weights_honour_the_data_dir_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("EM2VAE_DATA_DIR", str(tmp_path))
+    assert vae.shipped_weights("mnist") == tmp_path / "vae-mnist-2d" / "vae.weights.h5"
 
 
 @pytest.fixture(scope="module")
@@ -104,19 +137,28 @@ def shipped():
 
 
 def test_shipped_weights_reach_the_course_loss_on_the_test_set(shipped):
-    """Recomputed from scratch on all 10,000 test images (one sample of t each), not read from the history."""
+    """Recomputed from scratch on all 10,000 test images (one sample of t each), not read from the history.
+
+    The course text's run ends at 147.98; the shipped model was chosen on a validation split carved from
+    the training images, so the test set is an honest measurement here."""
     _, (x_test, _) = data.load_mnist()
     terms = vae_evaluation.negative_elbo(shipped, vae.prepare_images(x_test), seed=0)
     print(f"shipped model, test set: {terms}")
-    assert terms["loss"] <= 150.0
+    assert terms["loss"] <= 148.0
     assert terms["loss"] == pytest.approx(terms["reconstruction"] + terms["kl"])
+    provenance = json.loads((SHIPPED.parent / "provenance.json").read_text())
+    assert terms["loss"] == pytest.approx(provenance["selection"]["test_loss"]["loss"], abs=1e-3)
 
 
 def test_shipped_provenance_is_complete():
     provenance = json.loads((SHIPPED.parent / "provenance.json").read_text())
     assert provenance["recipe"]["epochs"] == 25 and len(provenance["history"]) == 25
-    assert provenance["recipe"]["train_images"] == 60000
-    assert {"command", "wall_seconds", "machine", "packages", "started_utc"} <= set(provenance)
+    assert provenance["recipe"]["train_images"] + provenance["recipe"]["validation_images"] == 60000
+    assert {"command", "wall_seconds", "machine", "packages", "started_utc", "selection"} <= set(provenance)
+    selection = provenance["selection"]
+    best = min(selection["table"], key=lambda row: row["validation_loss"])
+    assert (best["seed"], best["epoch"]) == (selection["chosen"]["seed"], selection["chosen"]["epoch"])
+    assert "test" not in json.dumps(selection["table"])      # the table that chose holds validation numbers only
 
 
 def test_numpy_decoder_matches_keras(shipped):
@@ -152,6 +194,7 @@ def test_importance_weighted_bound_groups():
 @pytest.mark.skipif(not (data.DEBIAN_FASHION_DIR / data.FASHION_FILES["x_train"]).exists(),
                     reason="Fashion-MNIST is not installed (sudo apt-get install dataset-fashion-mnist)")
 def test_fashion_mnist_is_a_one_word_switch():
-    model, history = train.train(epochs=1, dataset="fashion", subset=512, verbose=0)
-    assert np.isfinite(history[-1]["val_loss"]) and history[-1]["val_loss"] < 550
+    """An untrained VAE scores about 784 ln 2 = 543 nats; two short epochs measured 398 here, so 450 can fail."""
+    model, history = train.train(epochs=2, dataset="fashion", subset=2048, verbose=0)
+    assert history[-1]["val_loss"] < 450
     assert not vae.shipped_weights("fashion").exists()     # notebook 04 then analyses the live model
