@@ -41,9 +41,19 @@ def _check_sample(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _check_positive(obj, *names: str) -> None:
+    for name in names:
+        if not getattr(obj, name) > 0:
+            raise ValueError(f"{type(obj).__name__}: {name} must be > 0, got {getattr(obj, name)}")
+
+
 @dataclass(frozen=True)
 class NormalGamma:
-    """p(mu, tau) = N(mu | mu0, (lambda0 tau)^-1) Gamma(tau | a, b)  (b is a rate). Also the exact posterior."""
+    """p(mu, tau) = N(mu | mu0, (lambda0 tau)^-1) Gamma(tau | a, b)  (b is a rate). Also the exact posterior.
+
+    mu and tau are uncorrelated under it but not independent: the spread of mu given tau is
+    1 / sqrt(lambda0 tau), wide where tau is small and narrow where it is large (a funnel).
+    """
 
     mu0: float
     lambda0: float
@@ -51,9 +61,7 @@ class NormalGamma:
     b: float
 
     def __post_init__(self) -> None:
-        for name in ("lambda0", "a", "b"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"NormalGamma: {name} must be > 0, got {getattr(self, name)}")
+        _check_positive(self, "lambda0", "a", "b")
 
 
 @dataclass(frozen=True)
@@ -65,18 +73,18 @@ class NormalGammaFactors:
     a: float
     b: float
 
-    def __post_init__(self) -> None:
-        for name in ("precision", "a", "b"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"NormalGammaFactors: {name} must be > 0, got {getattr(self, name)}")
-
     @property
     def expected_tau(self) -> float:
+        """E_q[tau] = a / b."""
         return self.a / self.b
 
     @property
     def expected_log_tau(self) -> float:
+        """E_q[log tau] = psi(a) - log b."""
         return float(digamma(self.a) - np.log(self.b))
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "precision", "a", "b")
 
 
 def normal_gamma_posterior(x: np.ndarray, prior: NormalGamma) -> NormalGamma:
