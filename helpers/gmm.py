@@ -24,7 +24,7 @@ import numpy as np
 from helpers.distributions import log_normal_full, logsumexp, weighted_gaussian_statistics
 
 __all__ = [
-    "EMHistory", "GMMFit", "GMMParams", "bic", "demo_mixture", "e_step", "fit", "kl_to_posterior",
+    "EMHistory", "GMMFit", "GMMParams", "bic", "demo_blobs", "demo_mixture", "e_step", "fit", "kl_to_posterior",
     "log_joint", "log_likelihood", "lower_bound", "m_step", "random_init", "run_em", "sample_mixture",
     "to_sklearn_gaussian_mixture",
 ]
@@ -280,3 +280,10 @@ def demo_mixture() -> GMMParams:
                               [[1.0, -0.6], [-0.6, 1.2]],
                               [[0.5, 0.0], [0.0, 1.5]]]),
     )
+
+
+def demo_blobs() -> GMMParams:
+    """Five well-separated round blobs (corners of a square and its centre): from one random start, EM
+    often ends in a poorer local maximum that merges two blobs (notebook 01's "Try it")."""
+    means = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0], [6.0, 6.0], [3.0, 3.0]])
+    return GMMParams(np.full(5, 0.2), means, np.repeat(0.5 * np.eye(2)[None], 5, axis=0))

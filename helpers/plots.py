@@ -11,9 +11,13 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Ellipse
 
-# Colour-blind-safe palette (Okabe-Ito), one colour per mixture component / class.
+# Colour-blind-safe palette (Okabe-Ito), one colour per mixture component / line.
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000")
-DIGIT_CMAP = "tab10"
+# Ten classes (digits 0-9): Paul Tol's colour-blind-safe "muted" scheme plus its pale grey.
+# Notebooks 04 and 05 both colour digits with it, through DIGIT_CMAP and vmin=-0.5, vmax=9.5.
+DIGIT_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
+                "#DDCC77", "#CC6677", "#882255", "#AA4499", "#7F7F7F")
+DIGIT_CMAP = mpl.colors.ListedColormap(DIGIT_COLORS, name="course_digits")
 
 COURSE_STYLE = {
     "figure.figsize": (8.0, 6.0),
@@ -29,6 +33,11 @@ COURSE_STYLE = {
     "grid.alpha": 0.3,
     "lines.linewidth": 2.0,
     "image.cmap": "gray",
+    # opaque white backgrounds: figures stay readable in dark themes and on the website's dark mode
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.transparent": False,
 }
 
 
@@ -53,35 +62,81 @@ def covariance_ellipse(mean: np.ndarray, cov: np.ndarray, color: str, n_std: flo
                    linewidth=2.5, **kwargs)
 
 
-def responsibility_colors(resp: np.ndarray) -> np.ndarray:
-    """Blend the component colours by responsibility: (n, K) -> RGBA (n, 4)."""
-    rgb = np.array([mpl.colors.to_rgb(c) for c in COLORS[: resp.shape[1]]])
+def match_components(means: np.ndarray, reference_means: np.ndarray) -> np.ndarray:
+    """For each fitted component, the index of the reference component it matches (K,), by the assignment
+    with the smallest total distance between means; extra fitted components get the unused indices.
+
+    Colouring component k with ``COLORS[order[k]]`` gives a cluster the same colour in every figure
+    (notebooks 01 and 02 colour by the true component of ``gmm.demo_mixture``).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    cost = np.linalg.norm(means[:, None, :] - reference_means[None, :, :], axis=-1)
+    rows, cols = linear_sum_assignment(cost)
+    order = np.empty(len(means), dtype=int)
+    order[rows] = cols
+    unused = iter(sorted(set(range(len(means))) - set(cols.tolist())))
+    for k in sorted(set(range(len(means))) - set(rows.tolist())):
+        order[k] = next(unused)
+    return order
+
+
+def responsibility_colors(resp: np.ndarray, palette=COLORS) -> np.ndarray:
+    """Blend the component colours ``palette[k]`` by responsibility: (n, K) -> RGBA (n, 4)."""
+    rgb = np.array([mpl.colors.to_rgb(c) for c in palette[: resp.shape[1]]])
     return np.column_stack([np.clip(resp @ rgb, 0, 1), np.full(len(resp), 0.8)])
 
 
 def plot_gmm(ax: Axes, X: np.ndarray, means: np.ndarray, covariances: np.ndarray,
-             resp: np.ndarray | None = None, title: str = "") -> None:
-    """Data coloured by responsibility, with each component's mean and 2-sigma ellipse."""
-    colors = responsibility_colors(resp) if resp is not None else "0.5"
-    ax.scatter(X[:, 0], X[:, 1], s=10, c=colors, linewidths=0)
+             resp: np.ndarray | None = None, title: str = "", order: np.ndarray | None = None) -> None:
+    """Data coloured by responsibility, with each component's mean and 2-sigma ellipse.
+
+    ``order`` (K,) gives component k the colour ``COLORS[order[k]]`` (see :func:`match_components`).
+    """
+    order = np.arange(len(means)) if order is None else np.asarray(order)
+    palette = [COLORS[o % len(COLORS)] for o in order]
+    ax.scatter(X[:, 0], X[:, 1], s=10, c=responsibility_colors(resp, palette) if resp is not None else "0.5",
+               linewidths=0)
     for k, (mu, cov) in enumerate(zip(means, covariances, strict=True)):
-        color = COLORS[k % len(COLORS)]
+        color = palette[k]
         ax.add_patch(covariance_ellipse(mu, cov, color))
         ax.plot(*mu, marker="X", markersize=14, color=color, markeredgecolor="k")
     ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
     ax.set_aspect("equal", adjustable="datalim")
 
 
-def plot_em_trace(ax: Axes, log_likelihood, bound_after_e, bound_after_m) -> None:
-    """log p(x; theta) per iteration with the lower bound after each E- and M-step (eqs. 5-9)."""
-    it = np.arange(1, len(log_likelihood) + 1)
-    ax.plot(it, log_likelihood, color=COLORS[0], label=r"$\log p(x;\theta^{l-1})$")
-    ax.plot(it, bound_after_e, "o", color=COLORS[1], markersize=7, mfc="none",
-            label=r"$\mathcal{L}(q^l,\theta^{l-1})$ after E-step")
-    ax.plot(it, bound_after_m, ".", color=COLORS[2], markersize=8,
-            label=r"$\mathcal{L}(q^l,\theta^{l})$ after M-step")
-    ax.set(xlabel="EM iteration $l$", ylabel="per-point value (nats)",
-           title="EM: the bound touches the log-likelihood after every E-step")
+def em_staircase(log_likelihood, bound_after_e, bound_after_m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Half-step positions for Bishop's EM staircase (PRML fig. 9.14 as a sequence).
+
+    Position l is right after the E-step of iteration l (theta = theta^{l-1}); l + 1/2 right after its
+    M-step (theta = theta^l). Returns x (2L - 1,), log p(x; theta) and L(q, theta) at each position, so
+    that the two values at one x belong to the same theta and q.
+    """
+    ll, be, bm = (np.asarray(a, dtype=float) for a in (log_likelihood, bound_after_e, bound_after_m))
+    n = len(ll)
+    x = np.empty(2 * n - 1)
+    log_p, bound = np.empty_like(x), np.empty_like(x)
+    x[0::2], log_p[0::2], bound[0::2] = np.arange(1, n + 1), ll, be
+    x[1::2], log_p[1::2], bound[1::2] = np.arange(1, n) + 0.5, ll[1:], bm[:-1]   # log p(theta^l) is recorded at l+1
+    return x, log_p, bound
+
+
+def plot_em_staircase(ax: Axes, log_likelihood, bound_after_e, bound_after_m, iterations: int = 6) -> None:
+    """log p(x; theta) and the bound L(q, theta) at every half-step of EM's first ``iterations`` iterations.
+
+    The E-step (to an integer position) lifts the bound onto log p; the M-step (to a half position) lifts
+    both, the bound less: the gap that opens is KL(q^l || p(t|x; theta^l)) >= 0.
+    """
+    x, log_p, bound = em_staircase(log_likelihood, bound_after_e, bound_after_m)
+    keep = x <= iterations
+    ax.step(x[keep], log_p[keep], where="post", color=COLORS[0], label=r"$\log p(\mathbf{x};\theta)$")
+    ax.step(x[keep], bound[keep], where="post", color=COLORS[1], linestyle="--",
+            label=r"$\mathcal{L}(q,\theta)$")
+    e, m = keep & (x % 1 == 0), keep & (x % 1 != 0)
+    ax.plot(x[e], bound[e], "o", color=COLORS[1], mfc="none", markersize=8, label="after an E-step (gap closed)")
+    ax.plot(x[m], bound[m], "s", color=COLORS[2], markersize=6, label="after an M-step (gap reopens)")
+    ax.set(xlabel="EM iteration $l$ (E-step at $l$, M-step at $l + 1/2$)", ylabel="nats per data point",
+           title="The bound never rises above log p; the E-step closes the gap")
     ax.legend(loc="lower right")
 
 
@@ -98,7 +153,7 @@ def image_grid(images: np.ndarray, n_cols: int) -> np.ndarray:
 
 def show_images(ax: Axes, images: np.ndarray, n_cols: int, title: str = "") -> None:
     """Tile grey images (n, 28, 28) with values in [0, 1] or 0..255 into one picture, no ticks."""
-    ax.imshow(image_grid(np.asarray(images), n_cols), cmap="gray_r", interpolation="nearest")
+    ax.imshow(image_grid(np.asarray(images), n_cols), cmap="gray", interpolation="nearest")
     ax.set(xticks=[], yticks=[], title=title)
     ax.grid(False)
 

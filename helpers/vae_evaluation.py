@@ -4,8 +4,8 @@
 * :func:`importance_weighted_bound` and :func:`quadrature_log_px` measure log p(x) (eq. 3) by
   importance sampling from q and by quadrature over the 2-D latent grid, and
   :func:`kl_q_to_posterior_on_grid` the gap of eq. 5;
-* :func:`fit_local_q` optimises a q per image (eq. 14), separating the approximation gap from
-  the amortization gap of the encoder (eq. 15);
+* :func:`fit_local_q` optimises a q per image (eq. 14) on the same grid, separating the
+  approximation gap (the q family) from the amortization gap (the encoder, eq. 15);
 * :class:`NumpyDecoder` runs the trained decoder as plain numpy, fast enough for sliders.
 
 After the decoder everything is numpy float64, and every density comes from
@@ -29,7 +29,7 @@ from helpers.vae import VAE, keras, layers
 
 __all__ = [
     "NumpyDecoder", "decoder_log_likelihood", "importance_log_weights", "importance_weighted_bound",
-    "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo", "quadrature_log_px",
+    "fit_local_q", "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo", "quadrature_log_px",
 ]
 
 
@@ -119,13 +119,44 @@ def quadrature_log_px(decoder: keras.Model, x: np.ndarray, t1: np.ndarray, t2: n
     return log_px, (log_joint - log_px).reshape(T1.shape)
 
 
+def _q_weights_on_grid(t1: np.ndarray, t2: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray) -> np.ndarray:
+    """q's probability of each grid cell, q(t_i) * cell renormalised over the grid: (len(t2), len(t1))."""
+    T1, T2 = np.meshgrid(t1, t2)
+    log_q = log_normal_diag(np.column_stack([T1.ravel(), T2.ravel()]), t_mean, t_log_var)
+    return np.exp(log_q - logsumexp(log_q)).reshape(T1.shape)
+
+
 def kl_q_to_posterior_on_grid(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float,
                               t_mean: np.ndarray, t_log_var: np.ndarray) -> float:
-    """Eq. 7 by quadrature: KL(q(t|x) || p(t|x)) = integral of q log(q / p(t|x)) over the grid."""
-    T1, T2 = np.meshgrid(t1, t2)
-    log_q = log_normal_diag(np.column_stack([T1.ravel(), T2.ravel()]), t_mean, t_log_var).reshape(T1.shape)
-    q = np.exp(log_q)
-    return float(np.sum(q * (log_q - log_posterior)) * cell)
+    """Eq. 7 by quadrature: KL(q(t|x) || p(t|x)) = sum_i w_i log(w_i / (p(t_i|x) cell)) over the grid cells.
+
+    w_i is q's mass in cell i (renormalised on the grid), ``log_posterior`` the grid's log p(t|x)
+    from :func:`quadrature_log_px` (len(t2), len(t1)). Non-negative by construction on the grid.
+    """
+    w = _q_weights_on_grid(t1, t2, t_mean, t_log_var)
+    log_w = np.log(np.clip(w, np.finfo(float).tiny, None))
+    return float(np.sum(w * (log_w - log_posterior - np.log(cell))))
+
+
+def fit_local_q(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float,
+                start_mean: np.ndarray, start_log_var: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Eq. 14 for one image: the diagonal Gaussian q closest to the posterior, min KL(q || p(t|x)) on the grid.
+
+    The best any encoder with this q family could do for this image: log p(x) minus this KL is the
+    best ELBO, the *approximation gap* is this KL, and the encoder's KL minus it the *amortization gap*.
+    Deterministic (Nelder-Mead on the quadrature), started from the encoder's q. Returns mean (2,),
+    log-variance (2,) and the minimal KL.
+    """
+    from scipy.optimize import minimize
+
+    def kl(params: np.ndarray) -> float:
+        return kl_q_to_posterior_on_grid(log_posterior, t1, t2, cell, params[:2], params[2:])
+
+    start = np.concatenate([start_mean, start_log_var]).astype(float)
+    result = minimize(kl, start, method="Nelder-Mead",
+                      options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 4000, "maxfev": 8000})
+    best = result.x if result.fun <= kl(start) else start
+    return best[:2], best[2:], float(min(result.fun, kl(start)))
 
 
 # ----------------------------------------------------------------------------- a fast decoder for widgets

@@ -9,6 +9,7 @@ the same in JupyterLab, Notebook 7 and Voila (no extra front-end extension).
 
 from __future__ import annotations
 
+import base64
 import io
 
 import ipywidgets as widgets
@@ -24,6 +25,37 @@ def figure_png(fig: Figure) -> bytes:
     """Render a matplotlib figure (Agg) to PNG bytes."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def display_with_fallback(box: widgets.Widget, png: bytes, alt: str) -> None:
+    """Display a widget together with a static PNG of its current state and a one-line description.
+
+    One output carries all three: a notebook with a live kernel renders the widget; a static viewer
+    (the course website, GitHub, nbviewer), which cannot run it, shows the PNG; ``alt`` becomes the
+    plain-text form (read by screen readers and shown where nothing else renders), never "VBox(...)".
+    """
+    from IPython.display import display
+
+    bundle = dict(box._repr_mimebundle_())
+    bundle["text/plain"] = alt
+    bundle["image/png"] = base64.b64encode(bytes(png)).decode("ascii")
+    display(bundle, raw=True)
+
+
+def snapshot_png(*images: bytes, background: int = 255) -> bytes:
+    """Place PNG or JPEG images side by side (top-aligned) on one white PNG: the static face of a widget."""
+    from PIL import Image
+
+    parts = [Image.open(io.BytesIO(bytes(b))).convert("RGB") for b in images]
+    canvas = Image.new("RGB", (sum(p.width for p in parts) + 10 * (len(parts) - 1), max(p.height for p in parts)),
+                       (background,) * 3)
+    x = 0
+    for part in parts:
+        canvas.paste(part, (x, 0))
+        x += part.width + 10
+    buf = io.BytesIO()
+    canvas.save(buf, format="PNG")
     return buf.getvalue()
 
 
@@ -43,21 +75,23 @@ def slider_over_figure(slider: widgets.widget.Widget, fig: Figure, show) -> widg
     return box
 
 
-def em_stepper(X: np.ndarray, history: gmm.EMHistory) -> widgets.VBox:
+def em_stepper(X: np.ndarray, history: gmm.EMHistory, order: np.ndarray | None = None) -> widgets.VBox:
     """A slider over EM iterations; the scatter colours and ellipses follow in place.
 
     ``history.params[l]`` is theta^{l-1}; the figure shows the responsibilities of the
-    E-step at that iteration and the component ellipses. Attributes: ``.slider``,
-    ``.image`` (the rendered figure), ``.figure``.
+    E-step at that iteration and the component ellipses, component k in ``plots.COLORS[order[k]]``
+    (see ``plots.match_components``). Attributes: ``.slider``, ``.image`` (the rendered figure), ``.figure``.
     """
     fig = Figure(figsize=(7, 6))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     first = history.params[0]
+    order = np.arange(first.n_components) if order is None else np.asarray(order)
+    palette = [plots.COLORS[o % len(plots.COLORS)] for o in order]
     scatter = ax.scatter(X[:, 0], X[:, 1], s=10, linewidths=0)
     ellipses, centres = [], []
     for k in range(first.n_components):
-        color = plots.COLORS[k % len(plots.COLORS)]
+        color = palette[k]
         ellipses.append(ax.add_patch(plots.covariance_ellipse(first.means[k], first.covariances[k], color)))
         centres.append(ax.plot(*first.means[k], marker="X", markersize=14, color=color,
                                markeredgecolor="k")[0])
@@ -73,7 +107,7 @@ def em_stepper(X: np.ndarray, history: gmm.EMHistory) -> widgets.VBox:
 
     def show(iteration: int) -> None:
         params = history.params[iteration - 1]
-        scatter.set_facecolors(plots.responsibility_colors(gmm.e_step(X, params)))
+        scatter.set_facecolors(plots.responsibility_colors(gmm.e_step(X, params), palette))
         for ellipse, centre, mu, cov in zip(ellipses, centres, params.means, params.covariances,
                                             strict=True):
             ellipse.width, ellipse.height, ellipse.angle = plots.ellipse_geometry(cov)
