@@ -33,8 +33,6 @@ class Sizes:
     # Notebook 04: VAE
     vae_live_epochs: int
     vae_train_subset: int | None
-    vae_eval_digits: int
-    vae_iw_max_k: int
 
 
 FULL = Sizes(
@@ -42,8 +40,6 @@ FULL = Sizes(
     gmm_max_iter=200,
     vae_live_epochs=3,
     vae_train_subset=None,
-    vae_eval_digits=8,
-    vae_iw_max_k=5000,
 )
 
 FAST = Sizes(
@@ -51,8 +47,6 @@ FAST = Sizes(
     gmm_max_iter=60,
     vae_live_epochs=1,
     vae_train_subset=2048,
-    vae_eval_digits=4,
-    vae_iw_max_k=500,
 )
 
 

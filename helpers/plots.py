@@ -55,11 +55,11 @@ def ellipse_geometry(cov: np.ndarray, n_std: float = 2.0) -> tuple[float, float,
 
 
 def covariance_ellipse(mean: np.ndarray, cov: np.ndarray, color: str, n_std: float = 2.0,
-                       **kwargs) -> Ellipse:
+                       linewidth: float = 2.5, **kwargs) -> Ellipse:
     """An ellipse patch at the ``n_std`` contour of N(mean, cov) (2-D)."""
     width, height, angle = ellipse_geometry(cov, n_std)
     return Ellipse(tuple(mean), width, height, angle=angle, fill=False, edgecolor=color,
-                   linewidth=2.5, **kwargs)
+                   linewidth=linewidth, **kwargs)
 
 
 def match_components(means: np.ndarray, reference_means: np.ndarray) -> np.ndarray:
