@@ -28,7 +28,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from helpers import data, vae  # vae imports Keras quietly, TensorFlow backend by default
+from helpers import data, vae, vae_evaluation  # vae imports Keras quietly, TensorFlow backend by default
 
 keras = vae.keras
 
@@ -117,7 +117,7 @@ def train(epochs: int = 25, latent_dim: int = 2, dataset: str = "mnist", seed: i
 def select_checkpoint(runs: list[Path], latent_dim: int = 2) -> dict:
     """Evaluate every epoch checkpoint of ``runs`` on their validation split; return the best.
 
-    Each checkpoint's -ELBO per image is recomputed with :func:`vae.negative_elbo` (seed 0) on the
+    Each checkpoint's -ELBO per image is recomputed with :func:`vae_evaluation.negative_elbo` (seed 0) on the
     validation images recorded in the run's provenance; the test set is never looked at here.
     Returns {"run", "seed", "epoch", "weights", "validation_loss", "table"}.
     """
@@ -132,7 +132,7 @@ def select_checkpoint(runs: list[Path], latent_dim: int = 2) -> dict:
         x_val = vae.prepare_images(split_training_images(x_train, n_val)[1])
         for checkpoint in sorted((run / "checkpoints").glob("epoch-*.weights.h5")):
             model = vae.load_trained_vae(checkpoint, latent_dim)
-            loss = vae.negative_elbo(model, x_val, seed=0)["loss"]
+            loss = vae_evaluation.negative_elbo(model, x_val, seed=0)["loss"]
             epoch = int(checkpoint.name.split("-")[1].split(".")[0])
             row = {"run": str(run), "seed": recipe["seed"], "epoch": epoch, "validation_loss": round(loss, 3)}
             table.append(row)
@@ -148,7 +148,7 @@ def _select_main(args) -> int:
     model = vae.load_trained_vae(choice["weights"], args.latent_dim)
     source = json.loads((Path(choice["run"]) / "provenance.json").read_text())
     _, (x_test, _) = DATASETS[source["recipe"]["dataset"]]()
-    test = vae.negative_elbo(model, vae.prepare_images(x_test), seed=0)   # measured once, after choosing
+    test = vae_evaluation.negative_elbo(model, vae.prepare_images(x_test), seed=0)   # measured once, after choosing
     args.out.mkdir(parents=True, exist_ok=True)
     vae.save_inference_weights(model, args.out / "vae.weights.h5")
     provenance = {

@@ -213,10 +213,14 @@ def load_trained_vae(weights_path, latent_dim: int = 2) -> VAE:
     if not path.exists():
         raise FileNotFoundError(f"{path}: trained weights not found; {retrain}, or restore the shipped file "
                                 f"with 'git checkout -- data/'")
+    corrupt = (f"{path}: not a readable HDF5 weights file (corrupt or truncated, {path.stat().st_size} bytes); "
+               f"restore it with 'git checkout -- {path}' or {retrain}")
     if not h5py.is_hdf5(path):
-        raise ValueError(f"{path}: not a readable HDF5 weights file (corrupt or truncated, {path.stat().st_size} "
-                         f"bytes); restore it with 'git checkout -- {path}' or {retrain}")
-    saved_dim = _latent_dim_in_file(path)
+        raise ValueError(corrupt)
+    try:
+        saved_dim = _latent_dim_in_file(path)
+    except OSError as exc:          # a valid HDF5 signature but a truncated or damaged body
+        raise ValueError(corrupt) from exc
     if saved_dim is not None and saved_dim != latent_dim:
         raise ValueError(f"{path}: these weights are for latent_dim={saved_dim}, not latent_dim={latent_dim}; "
                          f"pass latent_dim={saved_dim}, or train a {latent_dim}-D model")
