@@ -63,3 +63,36 @@ def test_echo_safe_slider_refuses_a_late_copy_of_an_older_value():
     assert slider.value == 0.0
     slider.set_state({"value": 0.5})                   # a genuine move by the user
     assert slider.value == 0.5
+
+
+def test_cavi_stepper_redraws_only_the_q_contours():
+    from helpers import meanfield
+
+    x = np.random.default_rng(0).normal(1.0, 0.5, size=12)
+    prior = meanfield.NormalGamma(0.0, 1.0, 1.0, 1.0)
+    states = meanfield.cavi_normal_gamma(x, prior, meanfield.NormalGammaFactors(-1.0, 1.0, 1.0, 4.0), n_iter=3)
+    box = widgets.cavi_stepper(x, prior, states, np.linspace(-1.5, 1.9, 60), np.linspace(0.05, 7.0, 60))
+    first = bytes(box.image.value)
+    ax = box.figure.axes[0]
+    n_filled = len([c for c in ax.collections if c.get_array() is not None])
+    box.slider.value = 3
+    assert bytes(box.image.value) != first
+    assert f"step 3 ({states[3][0]} updated)" in ax.get_title() and f"{states[3][2]:.4f}" in ax.get_title()
+    assert len([c for c in ax.collections if c.get_array() is not None]) == n_filled   # no contour sets pile up
+
+
+def test_display_with_fallback_carries_a_png_and_a_description(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append((obj, raw)))
+    box = widgets.em_stepper(*_small_em())
+    widgets.display_with_fallback(box, box.image.value, "EM stepper")
+    bundle, raw = shown[0]
+    assert raw and bundle["text/plain"] == "EM stepper" and "VBox" not in bundle["text/plain"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    import base64
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+
+
+def _small_em():
+    X = gmm.sample_mixture(gmm.demo_mixture(), 150, np.random.default_rng(0))[0]
+    return X, gmm.fit(X, 3, n_init=1, seed=0).history
