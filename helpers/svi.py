@@ -43,6 +43,7 @@ __all__ = [
     "PPCA", "JointTrace", "LinearEncoder", "best_diagonal_q", "elbo_closed_form", "elbo_monte_carlo",
     "expected_log_likelihood", "fit_amortized", "fit_joint", "fit_local_q", "gradient_exact",
     "gradient_reparameterization", "gradient_score_function", "log_likelihood_given_latent", "log_marginal",
+    "log_q_score", "score_function_estimate",
     "maximum_likelihood", "ppca_posterior", "sample_ppca",
 ]
 
@@ -139,7 +140,7 @@ def expected_log_likelihood(x, m, v, W, b, sigma2):
 
     = -d/2 log(2 pi sigma^2) - (||x - W m - b||^2 + sum_j e^{v_j} ||W_j||^2) / (2 sigma^2).
     """
-    sigma2 = tf.cast(sigma2, tf.float64)
+    sigma2 = tf.convert_to_tensor(sigma2, dtype=tf.float64)   # not tf.cast: it rounds a Python float to float32 first
     d = tf.cast(tf.shape(W)[0], tf.float64)
     resid = x - tf.linalg.matvec(W, m) - b
     spread = tf.linalg.matvec(tf.square(W), tf.exp(v))
@@ -153,7 +154,7 @@ def elbo_closed_form(x, m, v, W, b, sigma2):
 
 def log_likelihood_given_latent(x, t, W, b, sigma2):
     """Eq. 2: log p(x | t) = log N(x | W t + b, sigma^2 I), broadcasting t (S, ..., D) against x (..., d)."""
-    sigma2 = tf.cast(sigma2, tf.float64)
+    sigma2 = tf.convert_to_tensor(sigma2, dtype=tf.float64)   # not tf.cast: it rounds a Python float to float32 first
     d = tf.cast(tf.shape(W)[0], tf.float64)
     resid = x - tf.linalg.matvec(W, t) - b
     return -0.5 * (d * (LOG_2PI + tf.math.log(sigma2)) + tf.reduce_sum(tf.square(resid), -1) / sigma2)
@@ -194,26 +195,44 @@ def gradient_reparameterization(x, m, v, model: PPCA, n_samples: int, rng: np.ra
     return np.concatenate([g.numpy() for g in tape.gradient(estimate, [m, v])])
 
 
+def log_q_score(t, m, v) -> np.ndarray:
+    """Eq. 15's q = N(m, diag e^v): the score d log q(t) / d(m, v) at samples t (S, D) -> (S, 2D).
+
+    d/dm = (t - m) e^{-v};  d/dv = ((t - m)^2 e^{-v} - 1) / 2. Its mean under q is zero.
+    """
+    t, m, v = (np.asarray(a, dtype=float) for a in (t, m, v))
+    z2 = np.square(t - m) * np.exp(-v)
+    return np.concatenate([(t - m) * np.exp(-v), 0.5 * (z2 - 1.0)], axis=-1)
+
+
+def score_function_estimate(f, t, m, v) -> np.ndarray:
+    """Eq. 6's gradient by the score function: mean_s f_s d log q(t_s) / d(m, v), for f (S,), t (S, D) -> (2D,).
+
+    From d/dphi E_q[f] = E_q[f d log q / dphi] + E_q[d f / dphi] with f = log p(x, t) - log q(t):
+    f depends on phi only through -log q, so the last term is -E_q[d log q / dphi] = 0 (the score
+    has mean zero) and is dropped. The samples t are held fixed, not differentiated through.
+    """
+    f = np.asarray(f, dtype=float)
+    return np.mean(f[:, None] * log_q_score(t, m, v), axis=0)
+
+
 def gradient_score_function(x, m, v, model: PPCA, n_samples: int, rng: np.random.Generator,
                             baseline: bool = False) -> np.ndarray:
-    """Eq. 6's gradient by the score function (REINFORCE): mean_s (f(t_s) - c_s) d log q(t_s) / d(m, v): (2D,).
+    """Eq. 6's gradient by the score function (REINFORCE), from n_samples draws of q: (2D,).
 
-    From d/dphi E_q[f] = E_q[f d log q / dphi] + E_q[d f / dphi]; f depends on phi only through
-    -log q, so the last term is -E_q[d log q / dphi] = 0 (the score has mean zero) and is dropped.
-    The samples are not differentiated through. With ``baseline``, c_s is the mean of f over the
-    *other* samples (leave-one-out, so the estimate stays unbiased; needs n_samples >= 2).
+    f(t) = log p(x|t) + log p(t) - log q(t) is the integrand of eq. 6; see
+    :func:`score_function_estimate`. With ``baseline``, f_s - c_s replaces f_s, c_s the mean of f
+    over the *other* samples (leave-one-out, so the estimate stays unbiased; needs n_samples >= 2).
     """
-    t = tf.constant(reparameterize(m, v, rng.standard_normal((n_samples, len(m)))))
-    m, v = tf.Variable(m, dtype=tf.float64), tf.Variable(v, dtype=tf.float64)
+    t = reparameterize(m, v, rng.standard_normal((n_samples, len(m))))
     f = (log_likelihood_given_latent(x, t, model.W, model.b, model.sigma2)
-         + log_standard_normal(t) - log_normal_diag(t, m, v)).numpy()
+         + log_standard_normal(t) - log_normal_diag(t, m, v))
+    f = np.asarray(f)
     if baseline:
         if n_samples < 2:
             raise ValueError("a leave-one-out baseline needs at least 2 samples")
         f = f - (f.sum() - f) / (n_samples - 1)
-    with tf.GradientTape() as tape:
-        surrogate = tf.reduce_mean(tf.constant(f) * log_normal_diag(t, m, v))
-    return np.concatenate([g.numpy() for g in tape.gradient(surrogate, [m, v])])
+    return score_function_estimate(f, t, m, v)
 
 
 # ----------------------------------------------------------------------------- optimisation

@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from helpers import gmm, plots
+from helpers.latent import linear_path
 
 
 def figure_png(fig: Figure) -> bytes:
@@ -333,8 +334,7 @@ def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float
 
     def on_endpoints(_change=None) -> None:
         a, b = t_data[digit_a.value], t_data[digit_b.value]
-        steps = np.linspace(0.0, 1.0, 11)[:, None]
-        strip = decode(((1 - steps) * a + steps * b).astype(np.float32))
+        strip = decode(linear_path(a, b, 11).astype(np.float32))
         path.value = digit_png(np.concatenate(list(strip), axis=1), scale=2)
         on_interpolate()
 

@@ -85,7 +85,7 @@ def test_weighted_gaussian_statistics_with_hard_assignments_are_the_class_means_
 
 # ----------------------------------------------------------------------------- conventions
 
-NUMERIC_MODULES = ["distributions", "gmm", "meanfield", "svi", "vae", "vae_evaluation"]
+NUMERIC_MODULES = ["distributions", "gmm", "latent", "meanfield", "svi", "vae", "vae_evaluation"]
 EQ_TAG = re.compile(r"^Eqs?\.\s*([\d\s,\-and]+?)(?:'s|\s+(?:by|in|for|bounded|as|with|estimated)\b|[:(])")
 
 

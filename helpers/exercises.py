@@ -1,0 +1,666 @@
+"""Graded exercises: instant, specific feedback on a student's implementation of the course's maths.
+
+Each exercise names the function the student writes, the equation it implements and the helper it
+is checked against (the course's reference implementation). :func:`check` runs the student's
+function on several inputs — random ones, a batch of one, extreme values, another dtype — and
+compares every output with the reference. It never raises: an unfinished stub, a crash, a wrong
+shape or a wrong value each come back as a :class:`Feedback` that says what happened on which input
+and what to do. When the student's outputs match a *known mistake* on every input (a missing
+log-sum-exp, a sign error in the KL, log s where the equation has log s^2, ...), the feedback names
+that mistake. :func:`assert_correct` is the form the notebooks' otter-grader tests call.
+
+Light: numpy and scipy only, except the exercises of notebook 03, whose reference (helpers.svi)
+loads TensorFlow when its check first runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.stats import norm
+
+from helpers import distributions, gmm, latent, meanfield
+
+__all__ = ["EXERCISES", "Exercise", "Feedback", "assert_correct", "check"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input to try: a short description for the feedback, and the keyword arguments."""
+
+    name: str
+    kwargs: dict
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A plausible wrong answer, written out, and what to tell a student whose outputs match it."""
+
+    hint: str
+    answer: Callable
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A function for the student to write, its reference, the inputs to try and the known mistakes."""
+
+    name: str
+    title: str
+    signature: str
+    reference: Callable
+    cases: Callable[[], list[Case]]
+    hint: str
+    mistakes: list[Mistake] = field(default_factory=list)
+    rtol: float = 1e-6
+    atol: float = 1e-8
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The outcome of :func:`check`: passed or not, and a message for the student."""
+
+    exercise: str
+    passed: bool
+    message: str
+    not_started: bool = False
+
+    def __str__(self) -> str:
+        return self.message
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(self.message)
+
+
+class _NotStarted(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------- comparing outputs
+
+
+def _as_arrays(out) -> list[np.ndarray]:
+    """A function's result as a list of float arrays (a tuple result gives one array per element)."""
+    if out is None or out is Ellipsis:
+        raise _NotStarted
+    items = list(out) if isinstance(out, tuple | list) else [out]
+    if any(item is None or item is Ellipsis for item in items):
+        raise _NotStarted
+    if hasattr(items[0], "numpy") and not isinstance(items[0], np.ndarray):
+        items = [item.numpy() for item in items]
+    return [np.asarray(item, dtype=float) for item in items]
+
+
+def _close(got: list[np.ndarray], want: list[np.ndarray], rtol: float, atol: float) -> bool:
+    if len(got) != len(want):
+        return False
+    return all(g.shape == w.shape and np.allclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+               for g, w in zip(got, want, strict=True))
+
+
+def _show(a: np.ndarray) -> str:
+    return np.array2string(a, precision=4, threshold=8, edgeitems=2, suppress_small=True).replace("\n", "")
+
+
+def _difference(got: list[np.ndarray], want: list[np.ndarray], rtol: float, atol: float) -> str:
+    """What differs between two results, in one sentence."""
+    if len(got) != len(want):
+        return f"expected {len(want)} output(s), got {len(got)}"
+    for i, (g, w) in enumerate(zip(got, want, strict=True)):
+        which = f"output {i + 1}: " if len(want) > 1 else ""
+        if g.shape != w.shape:
+            return f"{which}expected shape {w.shape}, got shape {g.shape}"
+        if not np.all(np.isfinite(g)) and np.all(np.isfinite(w)):
+            return f"{which}got NaN or inf where the answer is finite: {_show(g)}"
+        if not np.allclose(g, w, rtol=rtol, atol=atol, equal_nan=True):
+            return f"{which}expected {_show(w)}, got {_show(g)}"
+    return "the outputs differ"
+
+
+def _run(fn: Callable, case: Case):
+    with np.errstate(all="ignore"):
+        return _as_arrays(fn(**copy.deepcopy(case.kwargs)))
+
+
+# ----------------------------------------------------------------------------- the check
+
+
+def check(name: str, fn: Callable) -> Feedback:
+    """Check the student's ``fn`` against exercise ``name``'s reference. Never raises; returns Feedback."""
+    ex = EXERCISES[name]
+    cases = ex.cases()
+    try:
+        got = [_run(fn, case) for case in cases]
+    except (_NotStarted, NotImplementedError):
+        return Feedback(name, False, f"{ex.title}: not implemented yet. Replace the `...` in `{ex.signature}` "
+                                     f"with your code, run that cell, then run this check again.", not_started=True)
+    except Exception as error:          # a crash in the student's code is feedback, not a crash of the notebook
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        return Feedback(name, False, f"{ex.title}: your function raised {type(error).__name__}: {error} "
+                                     f"(line {where.lineno}: `{where.line}`) on the input "
+                                     f"{_first_case_failing(fn, cases)}. Hint: {ex.hint}")
+    want = [_run(ex.reference, case) for case in cases]
+    failing = [i for i, (g, w) in enumerate(zip(got, want, strict=True)) if not _close(g, w, ex.rtol, ex.atol)]
+    if not failing:
+        return Feedback(name, True, f"{ex.title}: correct on all {len(cases)} inputs "
+                                    f"({', '.join(case.name for case in cases)}). Well done.")
+    for mistake in ex.mistakes:
+        try:
+            wrong = [_run(mistake.answer, case) for case in cases]
+        except Exception:           # noqa: BLE001 - a catalogued mistake that cannot run here matches nothing
+            continue
+        if all(_close(g, w, ex.rtol, ex.atol) for g, w in zip(got, wrong, strict=True)):
+            return Feedback(name, False, f"{ex.title}: not yet. {mistake.hint}")
+    i = failing[0]
+    return Feedback(name, False, f"{ex.title}: not yet. On the input '{cases[i].name}': "
+                                 f"{_difference(got[i], want[i], ex.rtol, ex.atol)}. Hint: {ex.hint}")
+
+
+def _first_case_failing(fn: Callable, cases: list[Case]) -> str:
+    for case in cases:
+        try:
+            _run(fn, case)
+        except Exception:           # noqa: BLE001 - we only want to know which input
+            return f"'{case.name}'"
+    return "one of the inputs"
+
+
+def assert_correct(name: str, fn: Callable) -> Feedback:
+    """:func:`check`, raising AssertionError with the feedback when the answer is not right (for otter tests)."""
+    feedback = check(name, fn)
+    if not feedback.passed:
+        raise AssertionError(feedback.message)
+    return feedback
+
+
+# ============================================================================= notebook 01: EM
+
+
+def _mixture_cases() -> list[Case]:
+    rng = np.random.default_rng(1)
+    params = gmm.demo_mixture()
+    X, _ = gmm.sample_mixture(params, 40, rng)
+    args = dict(weights=params.weights, means=params.means, covariances=params.covariances)
+    far = X[:3] + 60.0
+    return [Case("40 points from the course's mixture", dict(X=X, **args)),
+            Case("a batch of one point", dict(X=X[:1], **args)),
+            Case("points far from every component (plain exp underflows to 0)", dict(X=far, **args)),
+            Case("one component", dict(X=X, weights=np.ones(1), means=params.means[:1],
+                                       covariances=params.covariances[:1]))]
+
+
+def _e_step_reference(X, weights, means, covariances):
+    return gmm.e_step(X, gmm.GMMParams(weights=weights, means=means, covariances=covariances))
+
+
+def _e_step_without_logsumexp(X, weights, means, covariances):
+    joint = weights * np.exp(distributions.log_normal_full(X, means, covariances))
+    return joint / joint.sum(axis=1, keepdims=True)
+
+
+def _e_step_without_weights(X, weights, means, covariances):
+    log_joint = distributions.log_normal_full(X, means, covariances)
+    return np.exp(log_joint - distributions.logsumexp(log_joint, axis=1)[:, None])
+
+
+def _e_step_unnormalised(X, weights, means, covariances):
+    return np.exp(np.log(weights) + distributions.log_normal_full(X, means, covariances))
+
+
+def _e_step_in_log_space(X, weights, means, covariances):
+    log_joint = np.log(weights) + distributions.log_normal_full(X, means, covariances)
+    return log_joint - distributions.logsumexp(log_joint, axis=1)[:, None]
+
+
+def _e_step_normalised_over_points(X, weights, means, covariances):
+    log_joint = np.log(weights) + distributions.log_normal_full(X, means, covariances)
+    return np.exp(log_joint - distributions.logsumexp(log_joint, axis=0)[None, :])
+
+
+def _responsibility_cases() -> list[Case]:
+    rng = np.random.default_rng(2)
+    X, _ = gmm.sample_mixture(gmm.demo_mixture(), 30, rng)
+    soft = rng.dirichlet(np.ones(3), size=30)
+    hard = np.eye(3)[rng.integers(0, 3, size=30)]
+    hard[:3] = np.eye(3)          # every component owns at least one point
+    return [Case("30 points, soft responsibilities", dict(X=X, resp=soft, reg_covar=1e-6)),
+            Case("hard (one-hot) responsibilities", dict(X=X, resp=hard, reg_covar=1e-6)),
+            Case("a large covariance floor, reg_covar=0.5", dict(X=X, resp=soft, reg_covar=0.5)),
+            Case("a batch of one point, one component", dict(X=X[:1], resp=np.ones((1, 1)), reg_covar=1e-3))]
+
+
+def _m_step_reference(X, resp, reg_covar):
+    theta = gmm.m_step(X, resp, reg_covar)
+    return theta.weights, theta.means, theta.covariances
+
+
+def _m_step_counts_not_weights(X, resp, reg_covar):
+    weights, means, covariances = _m_step_reference(X, resp, reg_covar)
+    return weights * len(X), means, covariances
+
+
+def _m_step_divide_by_n(X, resp, reg_covar):
+    nk = resp.sum(axis=0)
+    means = resp.T @ X / len(X)
+    covs = np.stack([(resp[:, k] * (X - means[k]).T) @ (X - means[k]) / len(X) for k in range(len(nk))])
+    return nk / len(X), means, covs + reg_covar * np.eye(X.shape[1])
+
+
+def _m_step_without_floor(X, resp, reg_covar):
+    nk, means, covariances = distributions.weighted_gaussian_statistics(X, resp)
+    return nk / len(X), means, covariances
+
+
+def _m_step_uncentred(X, resp, reg_covar):
+    weights, means, _ = _m_step_reference(X, resp, reg_covar)
+    nk = resp.sum(axis=0)
+    covs = np.stack([(resp[:, k] * X.T) @ X / nk[k] for k in range(len(nk))])
+    return weights, means, covs + reg_covar * np.eye(X.shape[1])
+
+
+# ============================================================================= notebook 02: mean-field
+
+
+def _normal_gamma_cases() -> list[Case]:
+    rng = np.random.default_rng(3)
+    x = rng.normal(1.5, 0.7, size=20)
+    prior = meanfield.NormalGamma(mu0=0.0, lambda0=0.5, a=2.0, b=1.0)
+    return [Case("20 points, q at an arbitrary start", dict(
+                x=x, prior=prior, q=meanfield.NormalGammaFactors(mean=-1.0, precision=3.0, a=4.0, b=2.5))),
+            Case("a sample of one point", dict(
+                x=x[:1], prior=prior, q=meanfield.NormalGammaFactors(mean=0.5, precision=1.0, a=1.5, b=0.5))),
+            Case("a strong prior far from the data", dict(
+                x=x, prior=meanfield.NormalGamma(mu0=-5.0, lambda0=50.0, a=10.0, b=3.0),
+                q=meanfield.NormalGammaFactors(mean=2.0, precision=0.2, a=3.0, b=7.0)))]
+
+
+def _q_mu_reference(x, prior, q):
+    new = meanfield.update_q_mu(x, prior, q)
+    return new.mean, new.precision
+
+
+def _q_mu_without_expected_tau(x, prior, q):
+    mean, precision = _q_mu_reference(x, prior, q)
+    return mean, precision / q.expected_tau
+
+
+def _q_mu_ignoring_prior(x, prior, q):
+    return np.mean(x), len(x) * q.expected_tau
+
+
+def _q_mu_precision_prior_not_scaled(x, prior, q):
+    mean, _ = _q_mu_reference(x, prior, q)
+    return mean, prior.lambda0 + len(x) * q.expected_tau
+
+
+def _elbo_reference(x, prior, q):
+    return meanfield.elbo_normal_gamma(x, prior, q)
+
+
+def _elbo_total(x, prior, q):
+    return len(x) * meanfield.elbo_normal_gamma(x, prior, q)
+
+
+def _elbo_log_of_expectation(x, prior, q):
+    """E[log tau] replaced by log E[tau] (Jensen's inequality says they differ)."""
+    shift = np.log(q.expected_tau) - q.expected_log_tau
+    n = len(x)
+    # E[log tau] enters the likelihood (n/2), the prior of mu (1/2) and the prior of tau (a - 1)
+    return meanfield.elbo_normal_gamma(x, prior, q) + shift * (0.5 * n + 0.5 + prior.a - 1.0) / n
+
+
+def _elbo_mu_at_its_mean(x, prior, q):
+    """The variance of q(mu) forgotten in E[(x_n - mu)^2] and E[(mu - mu0)^2]."""
+    n = len(x)
+    return meanfield.elbo_normal_gamma(x, prior, q) + 0.5 * q.expected_tau * (n + prior.lambda0) / q.precision / n
+
+
+def _elbo_without_entropy(x, prior, q):
+    from scipy.stats import gamma
+    entropy = 0.5 * (1 + distributions.LOG_2PI - np.log(q.precision)) + gamma.entropy(q.a, scale=1.0 / q.b)
+    return meanfield.elbo_normal_gamma(x, prior, q) - entropy / len(x)
+
+
+# ============================================================================= notebook 03: SVI
+
+
+def _ppca_elbo_cases() -> list[Case]:
+    rng = np.random.default_rng(4)
+    d, D = 5, 2
+    W, b = rng.normal(size=(d, D)), rng.normal(size=d)
+    x, m, v = rng.normal(size=d), rng.normal(size=D), rng.normal(-1.0, 0.5, size=D)
+    common = dict(W=W, b=b, sigma2=0.3)
+    return [Case("8 samples", dict(x=x, m=m, v=v, eps=rng.standard_normal((8, D)), **common)),
+            Case("a single sample", dict(x=x, m=m, v=v, eps=rng.standard_normal((1, D)), **common)),
+            Case("a very narrow q (v = -12)", dict(x=x, m=m, v=np.full(D, -12.0),
+                                                   eps=rng.standard_normal((5, D)), **common)),
+            Case("q equal to the prior (KL = 0)", dict(x=x, m=np.zeros(D), v=np.zeros(D),
+                                                        eps=rng.standard_normal((5, D)), **common))]
+
+
+def _elbo_mc_reference(x, m, v, W, b, sigma2, eps):
+    from helpers import svi
+    return np.asarray(svi.elbo_monte_carlo(x, m, v, W, b, sigma2, eps))
+
+
+def _gaussian_log_lik(x, t, W, b, sigma2):
+    resid = x - t @ W.T - b
+    return -0.5 * (len(x) * np.log(2 * np.pi * sigma2) + np.sum(resid**2, axis=-1) / sigma2)
+
+
+def _elbo_mc_log_std(x, m, v, W, b, sigma2, eps):
+    t = m + np.exp(v) * eps
+    return _gaussian_log_lik(x, t, W, b, sigma2) - distributions.kl_standard_normal(m, v)
+
+
+def _elbo_mc_kl_added(x, m, v, W, b, sigma2, eps):
+    t = m + np.exp(0.5 * v) * eps
+    return _gaussian_log_lik(x, t, W, b, sigma2) + distributions.kl_standard_normal(m, v)
+
+
+def _elbo_mc_without_kl(x, m, v, W, b, sigma2, eps):
+    return _gaussian_log_lik(x, m + np.exp(0.5 * v) * eps, W, b, sigma2)
+
+
+def _elbo_mc_averaged(x, m, v, W, b, sigma2, eps):
+    return np.mean(_elbo_mc_reference(x, m, v, W, b, sigma2, eps))
+
+
+def _score_cases() -> list[Case]:
+    rng = np.random.default_rng(5)
+    D = 3
+    m, v = rng.normal(size=D), rng.normal(-0.5, 0.5, size=D)
+    t = m + np.exp(0.5 * v) * rng.standard_normal((16, D))
+    return [Case("16 samples", dict(f=rng.normal(-20, 3, size=16), t=t, m=m, v=v)),
+            Case("a single sample", dict(f=np.array([-7.0]), t=t[:1], m=m, v=v)),
+            Case("f constant (the estimate averages the score, mean zero)", dict(f=np.full(16, 2.0), t=t, m=m, v=v)),
+            Case("a wide q (v = 4)", dict(f=rng.normal(size=16), t=t, m=m, v=np.full(D, 4.0)))]
+
+
+def _score_reference(f, t, m, v):
+    from helpers import svi
+    return svi.score_function_estimate(f, t, m, v)
+
+
+def _score_parts(f, t, m, v, dm, dv):
+    return np.concatenate([np.mean(f[:, None] * dm, axis=0), np.mean(f[:, None] * dv, axis=0)])
+
+
+def _score_sign_flipped(f, t, m, v):
+    return _score_parts(f, t, m, v, (m - t) * np.exp(-v), 0.5 * ((t - m) ** 2 * np.exp(-v) - 1))
+
+
+def _score_not_divided_by_variance(f, t, m, v):
+    return _score_parts(f, t, m, v, t - m, 0.5 * ((t - m) ** 2 - 1))
+
+
+def _score_without_half(f, t, m, v):
+    return _score_parts(f, t, m, v, (t - m) * np.exp(-v), (t - m) ** 2 * np.exp(-v) - 1)
+
+
+def _score_without_f(f, t, m, v):
+    return _score_parts(np.ones_like(f), t, m, v, (t - m) * np.exp(-v), 0.5 * ((t - m) ** 2 * np.exp(-v) - 1))
+
+
+# ============================================================================= notebook 04: the VAE
+
+
+def _vae_loss_cases() -> list[Case]:
+    rng = np.random.default_rng(6)
+    x = (rng.random((4, 28, 28)) < 0.3).astype(np.float32) * rng.random((4, 28, 28)).astype(np.float32)
+    logits = rng.normal(0, 3, size=(4, 28, 28)).astype(np.float32)
+    mean, log_var = rng.normal(size=(4, 2)).astype(np.float32), rng.normal(-1, 1, size=(4, 2)).astype(np.float32)
+    extreme = np.where(x > 0.5, -200.0, 200.0).astype(np.float32)    # confident and wrong: sigmoid rounds to 0 or 1
+    return [Case("a batch of 4 images (float32)", dict(x=x, logits=logits, t_mean=mean, t_log_var=log_var)),
+            Case("a batch of one image", dict(x=x[:1], logits=logits[:1], t_mean=mean[:1], t_log_var=log_var[:1])),
+            Case("extreme logits (±200)", dict(x=x, logits=extreme, t_mean=mean, t_log_var=log_var)),
+            Case("q equal to the prior (KL = 0), float64", dict(
+                x=x.astype(float), logits=logits.astype(float), t_mean=np.zeros((4, 2)), t_log_var=np.zeros((4, 2))))]
+
+
+def _vae_loss_reference(x, logits, t_mean, t_log_var):
+    return (distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float))
+            + distributions.kl_standard_normal(np.asarray(t_mean, float), np.asarray(t_log_var, float)))
+
+
+def _bce_naive(x, logits):
+    p = 1.0 / (1.0 + np.exp(-np.asarray(logits, float)))
+    bce = -(x * np.log(p) + (1 - x) * np.log(1 - p))
+    return bce.reshape(len(x), -1).sum(axis=1)
+
+
+def _vae_loss_naive_bce(x, logits, t_mean, t_log_var):
+    return _bce_naive(x, logits) + distributions.kl_standard_normal(np.asarray(t_mean, float),
+                                                                     np.asarray(t_log_var, float))
+
+
+def _vae_loss_pixel_mean(x, logits, t_mean, t_log_var):
+    nll = distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float))
+    return nll / np.prod(np.shape(x)[1:]) + distributions.kl_standard_normal(np.asarray(t_mean, float),
+                                                                              np.asarray(t_log_var, float))
+
+
+def _vae_loss_kl_sign(x, logits, t_mean, t_log_var):
+    return (distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float))
+            - distributions.kl_standard_normal(np.asarray(t_mean, float), np.asarray(t_log_var, float)))
+
+
+def _vae_loss_log_std(x, logits, t_mean, t_log_var):
+    m, log_s = np.asarray(t_mean, float), np.asarray(t_log_var, float)
+    kl = -0.5 * np.sum(1 + 2 * log_s - m**2 - np.exp(2 * log_s), axis=-1)
+    return distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float)) + kl
+
+
+def _vae_loss_without_kl(x, logits, t_mean, t_log_var):
+    return distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float))
+
+
+def _sampling_cases() -> list[Case]:
+    rng = np.random.default_rng(7)
+    mean, log_var = rng.normal(size=(5, 2)), rng.normal(-1, 1, size=(5, 2))
+    return [Case("a batch of 5 codes", dict(t_mean=mean, t_log_var=log_var, eps=rng.standard_normal((5, 2)))),
+            Case("a batch of one code", dict(t_mean=mean[:1], t_log_var=log_var[:1], eps=rng.standard_normal((1, 2)))),
+            Case("a very narrow q (log_var = -30)", dict(t_mean=mean, t_log_var=np.full((5, 2), -30.0),
+                                                          eps=rng.standard_normal((5, 2)))),
+            Case("eps = 0 (t is the mean)", dict(t_mean=mean, t_log_var=log_var, eps=np.zeros((5, 2))))]
+
+
+def _sampling_reference(t_mean, t_log_var, eps):
+    return distributions.reparameterize(t_mean, t_log_var, eps)
+
+
+def _sampling_variance_not_std(t_mean, t_log_var, eps):
+    return t_mean + np.exp(t_log_var) * eps
+
+
+def _sampling_log_var_as_scale(t_mean, t_log_var, eps):
+    return t_mean + t_log_var * eps
+
+
+def _sampling_without_mean(t_mean, t_log_var, eps):
+    return np.exp(0.5 * t_log_var) * eps
+
+
+# ============================================================================= notebook 05: the latent space
+
+
+def _grid_cases() -> list[Case]:
+    return [Case("n=15 over the central 90%", dict(n=15, coverage=0.9)),
+            Case("n=2 over the central 50%", dict(n=2, coverage=0.5)),
+            Case("n=7 over the central 99.8%", dict(n=7, coverage=0.998))]
+
+
+def _grid_linear(n, coverage):
+    edge = norm.ppf((1 + coverage) / 2)
+    return np.linspace(-edge, edge, n)
+
+
+def _grid_probabilities(n, coverage):
+    return np.linspace((1 - coverage) / 2, (1 + coverage) / 2, n)
+
+
+def _grid_coverage_as_tail(n, coverage):
+    return norm.ppf(np.linspace(coverage, 1 - coverage, n))
+
+
+def _path_cases() -> list[Case]:
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=2), rng.normal(size=2)
+    return [Case("11 points between two codes", dict(t_start=a, t_end=b, n=11)),
+            Case("just the two ends (n=2)", dict(t_start=a, t_end=b, n=2)),
+            Case("a 3-D latent space", dict(t_start=rng.normal(size=3), t_end=rng.normal(size=3), n=5))]
+
+
+def _path_without_end(t_start, t_end, n):
+    alpha = np.linspace(0.0, 1.0, n, endpoint=False)[:, None]
+    return (1 - alpha) * t_start + alpha * t_end
+
+
+def _path_reversed(t_start, t_end, n):
+    return latent.linear_path(t_end, t_start, n)
+
+
+def _path_transposed(t_start, t_end, n):
+    return latent.linear_path(t_start, t_end, n).T
+
+
+# ============================================================================= the catalogue
+
+
+EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
+    Exercise(
+        "e_step", "Exercise 1.1, the E-step (eq. 8)",
+        "responsibilities(X, weights, means, covariances) -> (n, K)",
+        _e_step_reference, _mixture_cases,
+        "log r_nk = log pi_k + log N(x_n | mu_k, Sigma_k) - logsumexp_j(...) over the K components (axis=1); "
+        "then r_nk = exp(log r_nk).",
+        [Mistake("Your answer is right for nearby points but NaN for far-away ones: exp of a very negative "
+                 "log-density rounds to 0 and you divide 0 by 0. Normalise in log space with "
+                 "distributions.logsumexp (eq. 8), then exponentiate.", _e_step_without_logsumexp),
+         Mistake("The mixture weights are missing: the joint is log pi_k + log N(x_n | mu_k, Sigma_k) (eq. 2), "
+                 "not the Gaussian alone.", _e_step_without_weights),
+         Mistake("These are joint probabilities p(x_n, t_n = k), not responsibilities: divide by their sum over k "
+                 "(subtract the log-sum-exp in log space) so that each row sums to 1.", _e_step_unnormalised),
+         Mistake("These are the log-responsibilities: exponentiate them (rows of r must sum to 1).",
+                 _e_step_in_log_space),
+         Mistake("You normalised over the points (axis=0) instead of over the components (axis=1): "
+                 "q(t_n) is a distribution over k for each point n.", _e_step_normalised_over_points)]),
+    Exercise(
+        "m_step", "Exercise 1.2, the M-step (eq. 9)",
+        "m_step_parameters(X, resp, reg_covar) -> (weights (K,), means (K, d), covariances (K, d, d))",
+        _m_step_reference, _responsibility_cases,
+        "N_k = sum_n r_nk; pi_k = N_k / N; mu_k = sum_n r_nk x_n / N_k; "
+        "Sigma_k = sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N_k + reg_covar * I.",
+        [Mistake("Your weights are the counts N_k: divide by the number of points N so they sum to 1.",
+                 _m_step_counts_not_weights),
+         Mistake("You divided by N, the number of points; each component's mean and covariance are averages "
+                 "weighted by r_nk, so divide by N_k = sum_n r_nk.", _m_step_divide_by_n),
+         Mistake("The covariance floor is missing: add reg_covar times the identity to every Sigma_k.",
+                 _m_step_without_floor),
+         Mistake("Your covariances are E[x x^T], not centred: use (x_n - mu_k)(x_n - mu_k)^T with the new mu_k.",
+                 _m_step_uncentred)]),
+    Exercise(
+        "q_mu_update", "Exercise 2.1, the CAVI update of q(mu) (eq. 11)",
+        "q_mu_update(x, prior, q) -> (mean, precision)",
+        _q_mu_reference, _normal_gamma_cases,
+        "log q(mu) = E_tau[log p(x, mu, tau)] + const is a Gaussian with precision (lambda0 + N) E[tau] and mean "
+        "(lambda0 mu0 + N xbar) / (lambda0 + N); E[tau] is q.expected_tau.",
+        [Mistake("The precision misses E[tau]: the data and the prior of mu both have precision proportional to tau, "
+                 "so average it under q(tau): (lambda0 + N) * q.expected_tau.", _q_mu_without_expected_tau),
+         Mistake("The prior is missing: the mean is (lambda0 mu0 + N xbar) / (lambda0 + N) and the precision "
+                 "(lambda0 + N) E[tau].", _q_mu_ignoring_prior),
+         Mistake("The prior's precision is lambda0 * tau, not lambda0: it is scaled by E[tau] too, "
+                 "(lambda0 + N) * E[tau].", _q_mu_precision_prior_not_scaled)],
+        rtol=1e-9),
+    Exercise(
+        "elbo_normal_gamma", "Exercise 2.2, the ELBO (eq. 6) of q(mu) q(tau)",
+        "elbo(x, prior, q) -> float, nats per data point",
+        _elbo_reference, _normal_gamma_cases,
+        "L = E[log p(x|mu,tau)] + E[log p(mu|tau)] + E[log p(tau)] + H[q(mu)] + H[q(tau)], divided by N; "
+        "under q, E[(x_n - mu)^2] = (x_n - m)^2 + 1/precision and E[log tau] = q.expected_log_tau.",
+        [Mistake("This is the total over the data set: the course reports nats per data point, so divide by N.",
+                 _elbo_total),
+         Mistake("You used log E[tau] where the ELBO needs E[log tau] = psi(a) - log b (q.expected_log_tau); "
+                 "they differ (Jensen's inequality).", _elbo_log_of_expectation),
+         Mistake("mu is treated as fixed at its mean: under q(mu), E[(x_n - mu)^2] = (x_n - m)^2 + 1/precision, "
+                 "and the same variance enters E[(mu - mu0)^2].", _elbo_mu_at_its_mean),
+         Mistake("The entropies of q(mu) and q(tau) are missing: L = E_q[log p(x, mu, tau)] - E_q[log q] (eq. 6).",
+                 _elbo_without_entropy)],
+        rtol=1e-9),
+    Exercise(
+        "elbo_monte_carlo", "Exercise 3.1, the reparameterized Monte Carlo ELBO (eqs. 16-17)",
+        "elbo_monte_carlo(x, m, v, W, b, sigma2, eps) -> (S,) one estimate per sample",
+        _elbo_mc_reference, _ppca_elbo_cases,
+        "t_s = m + exp(v / 2) * eps_s; estimate_s = log N(x | W t_s + b, sigma2 I) - KL, with "
+        "KL = -1/2 sum_j (1 + v_j - m_j^2 - exp(v_j)) (eq. 17).",
+        [Mistake("v is the log-*variance*: the standard deviation is exp(v / 2), not exp(v).", _elbo_mc_log_std),
+         Mistake("The KL has the wrong sign: the ELBO is E_q[log p(x|t)] *minus* KL(q || p(t)) (eq. 16).",
+                 _elbo_mc_kl_added),
+         Mistake("The KL term is missing: subtract KL(q || N(0, I)) = -1/2 sum_j (1 + v_j - m_j^2 - exp(v_j)).",
+                 _elbo_mc_without_kl),
+         Mistake("You returned the average over the samples: return one estimate per sample, shape (S,), so that "
+                 "their spread gives the estimate's error.", _elbo_mc_averaged)],
+        rtol=1e-9),
+    Exercise(
+        "score_function", "Exercise 3.2, the score-function gradient",
+        "score_function_gradient(f, t, m, v) -> (2D,) = [d/dm, d/dv]",
+        _score_reference, _score_cases,
+        "average f_s times the score of q = N(m, diag exp(v)) at t_s: d log q/dm = (t - m) exp(-v), "
+        "d log q/dv = ((t - m)^2 exp(-v) - 1) / 2.",
+        [Mistake("The sign of d log q / dm is flipped: log q has -(t - m)^2 / (2 e^v), whose derivative in m is "
+                 "+(t - m) / e^v.", _score_sign_flipped),
+         Mistake("The score is not divided by the variance: d log q / dm = (t - m) / exp(v), "
+                 "d log q / dv = ((t - m)^2 / exp(v) - 1) / 2.", _score_not_divided_by_variance),
+         Mistake("The factor 1/2 in d log q / dv is missing: log q has -v/2 - (t - m)^2 / (2 e^v).",
+                 _score_without_half),
+         Mistake("f is missing: the estimator averages f(t_s) times the score; the score alone has mean zero.",
+                 _score_without_f)],
+        rtol=1e-9),
+    Exercise(
+        "vae_loss", "Exercise 4.1, the VAE loss (eqs. 16-17)",
+        "vae_loss(x, logits, t_mean, t_log_var) -> (batch,) nats per image",
+        _vae_loss_reference, _vae_loss_cases,
+        "per image: sum over pixels of max(l, 0) - l x + log(1 + exp(-|l|)), plus "
+        "KL = -1/2 sum_j (1 + log s_j^2 - m_j^2 - s_j^2).",
+        [Mistake("Your loss is inf or NaN for confident logits: log(sigmoid(l)) rounds to log 0. Compute the "
+                 "binary cross-entropy from the logits, max(l, 0) - l x + log1p(exp(-|l|)).", _vae_loss_naive_bce),
+         Mistake("You averaged the reconstruction term over the pixels: eq. 16 has log p(x|t), a *sum* over the "
+                 "784 pixels' log-probabilities.", _vae_loss_pixel_mean),
+         Mistake("The KL has the wrong sign: the loss is the negative ELBO, reconstruction *plus* KL.",
+                 _vae_loss_kl_sign),
+         Mistake("t_log_var is log s^2, not log s: in eq. 17 it enters as log s^2 and s^2 = exp(t_log_var).",
+                 _vae_loss_log_std),
+         Mistake("The KL term is missing: add KL(q(t|x) || N(0, I)) (eq. 17).", _vae_loss_without_kl)],
+        rtol=1e-5, atol=1e-3),
+    Exercise(
+        "sampling", "Exercise 4.2, the sampling layer (the reparameterization trick)",
+        "sample_latent(t_mean, t_log_var, eps) -> (batch, 2)",
+        _sampling_reference, _sampling_cases,
+        "t = m + s * eps with s = exp(t_log_var / 2).",
+        [Mistake("exp(t_log_var) is the variance s^2: the sample needs the standard deviation s = exp(t_log_var / 2).",
+                 _sampling_variance_not_std),
+         Mistake("t_log_var is a log-variance, not a scale: s = exp(t_log_var / 2).", _sampling_log_var_as_scale),
+         Mistake("The mean is missing: t = m + s * eps.", _sampling_without_mean)]),
+    Exercise(
+        "prior_grid", "Exercise 5.1, the inverse-CDF grid of the prior",
+        "prior_grid(n, coverage) -> (n,)",
+        latent.prior_grid, _grid_cases,
+        "equal steps in probability from (1 - coverage)/2 to (1 + coverage)/2, mapped through "
+        "scipy.stats.norm.ppf.",
+        [Mistake("These points are equally spaced in t: map equally spaced *probabilities* through norm.ppf, "
+                 "so that each tile holds the same share of the prior.", _grid_linear),
+         Mistake("These are probabilities: map them to latent values with norm.ppf.", _grid_probabilities),
+         Mistake("coverage is the central mass kept, so the tails are (1 - coverage)/2 each, not coverage.",
+                 _grid_coverage_as_tail)]),
+    Exercise(
+        "linear_path", "Exercise 5.2, a straight path between two codes",
+        "linear_path(t_start, t_end, n) -> (n, D)",
+        latent.linear_path, _path_cases,
+        "(1 - alpha) * t_start + alpha * t_end for n values of alpha from 0 to 1, both ends included.",
+        [Mistake("The path stops short of t_end: include both ends (np.linspace(0, 1, n)).", _path_without_end),
+         Mistake("The path runs from t_end to t_start: at alpha = 0 it must be at t_start.", _path_reversed),
+         Mistake("The shape is (D, n): return one row per point, (n, D).", _path_transposed)]),
+]}
