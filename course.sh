@@ -7,6 +7,7 @@
 #   ./course.sh test       set up, then lint and run the whole test suite in fast mode
 #   ./course.sh setup      only the set-up
 #   ./course.sh notebooks  re-execute every notebook in full mode, in a fresh kernel, in place
+#   ./course.sh student    regenerate the student notebooks (blanks + otter checks) in notebooks/student/
 #   ./course.sh bench      run every benchmark in benchmarks/ with its defaults
 #   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer) with its own options
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
@@ -54,6 +55,9 @@ case "$cmd" in
         setup
         unset EM2VAE_FAST
         exec "$PY" scripts/execute_notebooks.py "$@" ;;
+    student)
+        setup
+        exec "$PY" scripts/make_student_notebooks.py "$@" ;;
     bench)
         setup
         if [ $# -eq 0 ]; then
@@ -74,6 +78,6 @@ case "$cmd" in
         setup
         exec "$VENV/bin/voila" notebooks/05_latent_space.ipynb "$@" ;;
     *)
-        echo "usage: ./course.sh [lab|test|setup|notebooks|bench|train|present]" >&2
+        echo "usage: ./course.sh [lab|test|setup|notebooks|student|bench|train|present]" >&2
         exit 2 ;;
 esac

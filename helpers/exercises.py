@@ -620,7 +620,7 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  _score_without_f)],
         rtol=1e-9),
     Exercise(
-        "vae_loss", "Exercise 4.1, the VAE loss (eqs. 16-17)",
+        "vae_loss", "Exercise 4.2, the VAE loss (eqs. 16-17)",
         "vae_loss(x, logits, t_mean, t_log_var) -> (batch,) nats per image",
         _vae_loss_reference, _vae_loss_cases,
         "per image: sum over pixels of max(l, 0) - l x + log(1 + exp(-|l|)), plus "
@@ -636,7 +636,7 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("The KL term is missing: add KL(q(t|x) || N(0, I)) (eq. 17).", _vae_loss_without_kl)],
         rtol=1e-5, atol=1e-3),
     Exercise(
-        "sampling", "Exercise 4.2, the sampling layer (the reparameterization trick)",
+        "sampling", "Exercise 4.1, the sampling layer (the reparameterization trick)",
         "sample_latent(t_mean, t_log_var, eps) -> (batch, 2)",
         _sampling_reference, _sampling_cases,
         "t = m + s * eps with s = exp(t_log_var / 2).",

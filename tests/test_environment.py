@@ -48,3 +48,18 @@ def test_course_script_runs_fast_mode_tests():
     script = (ROOT / "course.sh").read_text()
     test_branch = script[script.index("    test)"):script.index(";;", script.index("    test)"))]
     assert "EM2VAE_FAST=1" in test_branch and "--nbval-lax" in test_branch and "ruff" in test_branch
+
+
+def test_binder_installs_the_pinned_packages_the_helpers_and_the_data():
+    """repo2docker conventions: binder/requirements.txt, runtime.txt and an executable postBuild."""
+    binder = ROOT / "binder"
+    lines = [line.strip() for line in (binder / "requirements.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert lines == ["-r ../requirements.txt"], "Binder must install exactly the course's pinned list"
+    env_python = next(d for d in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+                      if isinstance(d, str) and d.startswith("python="))
+    assert (binder / "runtime.txt").read_text().strip() == "python-" + env_python.split("=")[1]
+    post_build = binder / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "postBuild must be executable"
+    steps = [line for line in post_build.read_text().splitlines() if line and not line.startswith("#")]
+    assert "python -m pip install --no-deps -e ." in steps and "python -m helpers.data fetch mnist" in steps

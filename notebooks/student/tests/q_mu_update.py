@@ -1,0 +1,12 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q_mu_update"
+points = 1
+
+@test_case(points=None, hidden=False)
+def test_q_mu_update(q_mu_update):
+    from helpers import exercises
+    exercises.assert_correct('q_mu_update', q_mu_update)
+
