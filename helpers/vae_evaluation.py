@@ -15,6 +15,7 @@ After the decoder everything is numpy float64, and every density comes from
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from helpers.distributions import (
     bernoulli_nll_from_logits,
@@ -202,5 +203,5 @@ class NumpyDecoder:
         return out
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
-        """Pixel probabilities sigmoid(logits): (n, D) -> (n, 28, 28)."""
-        return 1.0 / (1.0 + np.exp(-self.logits(t)))
+        """Pixel probabilities sigmoid(logits): (n, D) -> (n, 28, 28); expit cannot overflow far from the codes."""
+        return expit(self.logits(t))

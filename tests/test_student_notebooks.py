@@ -14,7 +14,8 @@ COMMITTED = ROOT / "notebooks" / "student"
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("make_student_notebooks", ROOT / "scripts" / "make_student_notebooks.py")
+    script = ROOT / "scripts" / "make_student_notebooks.py"
+    spec = importlib.util.spec_from_file_location("make_student_notebooks", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
