@@ -31,8 +31,12 @@ def regenerated(tmp_path_factory) -> Path:
     return out
 
 
+RUN_TIME_FILES = {".OTTER_LOG"}      # written by grader.check while a student works; ignored by git
+
+
 def _files(folder: Path) -> list[str]:
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if p.is_file() and p.name not in RUN_TIME_FILES and ".ipynb_checkpoints" not in p.parts)
 
 
 def _stale(committed: Path, regenerated: Path) -> list[str]:
