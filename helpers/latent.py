@@ -13,7 +13,7 @@ __all__ = ["linear_path", "prior_grid"]
 
 
 def prior_grid(n: int, coverage: float = 0.9) -> np.ndarray:
-    """Eq. 15's prior p(t) = N(0, 1) per axis, gridded by its inverse CDF: (n,) points.
+    """Eq. 2's prior p(t) = N(0, I), one axis of it gridded by its inverse CDF: (n,) points.
 
     The points sit at equal steps in *probability* over the central ``coverage`` of the prior:
     norm.ppf(linspace((1 - coverage)/2, (1 + coverage)/2, n)). Decoding the grid's outer product

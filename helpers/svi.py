@@ -196,7 +196,7 @@ def gradient_reparameterization(x, m, v, model: PPCA, n_samples: int, rng: np.ra
 
 
 def log_q_score(t, m, v) -> np.ndarray:
-    """Eq. 15's q = N(m, diag e^v): the score d log q(t) / d(m, v) at samples t (S, D) -> (S, 2D).
+    """Eq. 14's q = N(m, diag e^v): the score d log q(t) / d(m, v) at samples t (S, D) -> (S, 2D).
 
     d/dm = (t - m) e^{-v};  d/dv = ((t - m)^2 e^{-v} - 1) / 2. Its mean under q is zero.
     """
@@ -225,9 +225,8 @@ def gradient_score_function(x, m, v, model: PPCA, n_samples: int, rng: np.random
     over the *other* samples (leave-one-out, so the estimate stays unbiased; needs n_samples >= 2).
     """
     t = reparameterize(m, v, rng.standard_normal((n_samples, len(m))))
-    f = (log_likelihood_given_latent(x, t, model.W, model.b, model.sigma2)
-         + log_standard_normal(t) - log_normal_diag(t, m, v))
-    f = np.asarray(f)
+    f = np.asarray(log_likelihood_given_latent(x, t, model.W, model.b, model.sigma2)
+                   + log_standard_normal(t) - log_normal_diag(t, m, v))
     if baseline:
         if n_samples < 2:
             raise ValueError("a leave-one-out baseline needs at least 2 samples")
