@@ -309,6 +309,19 @@ def load_fashion_mnist() -> Arrays:
                         f"dataset-fashion-mnist, or run once with internet access.") from exc
 
 
+# ----------------------------------------------------------------------------- by name
+
+
+DATASETS = {"mnist": load_mnist, "fashion": load_fashion_mnist}
+
+
+def load(name: str) -> Arrays:
+    """A dataset by name, ``"mnist"`` or ``"fashion"``: ``(x_train, y_train), (x_test, y_test)`` as above."""
+    if name not in DATASETS:
+        raise ValueError(f"dataset {name!r}: expected one of {sorted(DATASETS)}")
+    return DATASETS[name]()
+
+
 # ----------------------------------------------------------------------------- Keras download
 
 

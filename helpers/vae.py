@@ -32,14 +32,15 @@ with native_stderr_silenced():
     from keras import layers, ops
 
 __all__ = [
-    "IMAGE_SHAPE", "LOG_VARIANCE_LIMIT", "VAE", "BoundedLogVariance", "Sampling", "build_decoder", "build_encoder",
-    "build_vae", "decode", "encode", "load_trained_vae", "prepare_images", "save_inference_weights",
+    "DECODER_GRID", "IMAGE_SHAPE", "LOG_VARIANCE_LIMIT", "MODEL_KINDS", "VAE", "Autoencoder", "BoundedLogVariance", "Sampling", "build_decoder", "build_encoder",
+    "build_autoencoder", "build_model", "build_vae", "decode", "encode", "load_model_folder", "load_trained_vae", "prepare_images", "save_inference_weights",
     "shipped_weights",
 ]
 
 IMAGE_SHAPE = (28, 28, 1)
+DECODER_GRID = (14, 14, 64)     # the decoder's first Dense layer is reshaped to this feature map
 LOG_VARIANCE_LIMIT = 8.0
-WEIGHTS_DIR_ENV = "EM2VAE_DATA_DIR"
+MODEL_KINDS = ("vae", "autoencoder")
 
 
 # ----------------------------------------------------------------------------- layers
@@ -89,8 +90,12 @@ class Sampling(layers.Layer):
 # ----------------------------------------------------------------------------- networks
 
 
-def build_encoder(latent_dim: int = 2) -> keras.Model:
-    """Eq. 15: the encoder q(t|x; phi), image (batch, 28, 28, 1) -> [m (batch, D), log s^2 (batch, D)]."""
+def build_encoder(latent_dim: int = 2, variational: bool = True) -> keras.Model:
+    """Eq. 15: the encoder q(t|x; phi), image (batch, 28, 28, 1) -> [m (batch, D), log s^2 (batch, D)].
+
+    ``variational=False`` builds the plain autoencoder's encoder: the same network with the mean head
+    only, image (batch, 28, 28, 1) -> code (batch, D).
+    """
     x_in = keras.Input(shape=IMAGE_SHAPE, name="x")
     h = layers.Conv2D(32, 3, padding="same", activation="relu")(x_in)
     h = layers.Conv2D(64, 3, padding="same", activation="relu", strides=2)(h)
@@ -99,6 +104,8 @@ def build_encoder(latent_dim: int = 2) -> keras.Model:
     h = layers.Flatten()(h)
     h = layers.Dense(32, activation="relu")(h)
     t_mean = layers.Dense(latent_dim, name="t_mean")(h)
+    if not variational:
+        return keras.Model(x_in, t_mean, name="encoder")
     t_log_var = BoundedLogVariance(name="t_log_var")(layers.Dense(latent_dim, name="t_log_var_raw")(h))
     return keras.Model(x_in, [t_mean, t_log_var], name="encoder")
 
@@ -106,8 +113,8 @@ def build_encoder(latent_dim: int = 2) -> keras.Model:
 def build_decoder(latent_dim: int = 2) -> keras.Model:
     """Eq. 2: the decoder p(x|t; theta), latent (batch, D) -> Bernoulli logits (batch, 28, 28, 1)."""
     t_in = keras.Input(shape=(latent_dim,), name="t")
-    h = layers.Dense(14 * 14 * 64, activation="relu")(t_in)
-    h = layers.Reshape((14, 14, 64))(h)
+    h = layers.Dense(int(np.prod(DECODER_GRID)), activation="relu")(t_in)
+    h = layers.Reshape(DECODER_GRID)(h)
     h = layers.Conv2DTranspose(32, 3, padding="same", activation="relu", strides=2)(h)
     logits = layers.Conv2D(1, 3, padding="same", name="logits")(h)
     return keras.Model(t_in, logits, name="decoder")
@@ -118,15 +125,18 @@ class VAE(keras.Model):
     """Eqs. 15-17: encoder + sampler + decoder, trained on the negative ELBO.
 
     ``call(x)`` returns a dict with ``logits``, ``t_mean`` and ``t_log_var``.
-    ``compute_loss`` returns the batch mean of reconstruction + KL and tracks
-    both terms as the metrics ``reconstruction`` and ``kl``.
+    ``compute_loss`` returns the batch mean of reconstruction + beta * KL and tracks
+    both terms as the metrics ``reconstruction`` and ``kl``. ``beta = 1`` is the ELBO of
+    eq. 16; other values give the beta-VAE of Higgins et al. (2017), a weighted bound.
     """
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model, seed: int | None = None, **kwargs):
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, seed: int | None = None,
+                 beta: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
         self.seed = seed
+        self.beta = float(beta)
         self.sampler = Sampling(seed=seed, name="sampler")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
@@ -141,39 +151,79 @@ class VAE(keras.Model):
         kl = kl_standard_normal(y_pred["t_mean"], y_pred["t_log_var"])
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
-        loss = ops.mean(reconstruction + kl)
+        loss = ops.mean(reconstruction + self.beta * kl)
         for extra in self.losses:
             loss = loss + extra
         return loss
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "seed": self.seed,
-        }
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        encoder = keras.saving.deserialize_keras_object(config.pop("encoder"))
-        decoder = keras.saving.deserialize_keras_object(config.pop("decoder"))
-        return cls(encoder, decoder, **config)
+@keras.saving.register_keras_serializable(package="em2vae")
+class Autoencoder(keras.Model):
+    """The plain autoencoder on the same networks: code t = m(x), no sampler, no KL term.
+
+    ``call(x)`` returns a dict with ``logits`` and ``t_mean``; the loss is the reconstruction
+    term of eq. 16 alone (Bernoulli NLL from logits), tracked as the metric ``reconstruction``.
+    Without q there is no ELBO: nothing ties the codes to the prior N(0, I).
+    """
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+
+    def call(self, x, training=False):
+        t = self.encoder(x, training=training)
+        return {"logits": self.decoder(t, training=training), "t_mean": t}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        reconstruction = bernoulli_nll_from_logits(x, y_pred["logits"])
+        self.reconstruction_tracker.update_state(reconstruction)
+        return ops.mean(reconstruction)
 
 
-def build_vae(latent_dim: int = 2, seed: int | None = None, compile: bool = True) -> VAE:
-    """The course's VAE, built (weights created) and, for training, compiled with RMSprop as in the text."""
-    vae = VAE(build_encoder(latent_dim), build_decoder(latent_dim), seed=seed, name="vae")
-    vae(np.zeros((1, *IMAGE_SHAPE), dtype="float32"))
+def _compiled(model: keras.Model, compile: bool, optimizer_epsilon: float | None) -> keras.Model:
+    model(np.zeros((1, *IMAGE_SHAPE), dtype="float32"))            # create the weights
     if compile:
-        vae.compile(optimizer=keras.optimizers.RMSprop())
-    return vae
+        kwargs = {} if optimizer_epsilon is None else {"epsilon": optimizer_epsilon}
+        model.compile(optimizer=keras.optimizers.RMSprop(**kwargs))
+    return model
 
 
-def save_inference_weights(vae: VAE, path) -> None:
+def build_vae(latent_dim: int = 2, seed: int | None = None, compile: bool = True, beta: float = 1.0,
+              optimizer_epsilon: float | None = None) -> VAE:
+    """The course's VAE, built (weights created) and, for training, compiled with RMSprop as in the text.
+
+    ``optimizer_epsilon`` overrides RMSprop's epsilon (Keras 3 default 1e-7, added *inside* the square
+    root; standalone Keras 2, which the course text used, added it outside).
+    """
+    vae = VAE(build_encoder(latent_dim), build_decoder(latent_dim), seed=seed, beta=beta, name="vae")
+    return _compiled(vae, compile, optimizer_epsilon)
+
+
+def build_autoencoder(latent_dim: int = 2, compile: bool = True, optimizer_epsilon: float | None = None
+                      ) -> Autoencoder:
+    """The plain autoencoder with the course's networks, built and (for training) compiled like the VAE."""
+    model = Autoencoder(build_encoder(latent_dim, variational=False), build_decoder(latent_dim), name="autoencoder")
+    return _compiled(model, compile, optimizer_epsilon)
+
+
+def build_model(kind: str = "vae", latent_dim: int = 2, beta: float = 1.0, seed: int | None = None,
+                compile: bool = True, optimizer_epsilon: float | None = None) -> VAE | Autoencoder:
+    """One of :data:`MODEL_KINDS` with the course's networks: ``"vae"`` (weighted by ``beta``) or ``"autoencoder"``."""
+    if kind == "vae":
+        return build_vae(latent_dim, seed, compile, beta, optimizer_epsilon)
+    if kind == "autoencoder":
+        if beta != 1.0:
+            raise ValueError(f"beta={beta}: an autoencoder has no KL term to weight; leave beta at 1")
+        return build_autoencoder(latent_dim, compile, optimizer_epsilon)
+    raise ValueError(f"kind={kind!r}: expected one of {MODEL_KINDS}")
+
+
+def save_inference_weights(model: VAE | Autoencoder, path) -> None:
     """Save the encoder's and decoder's weights only (``*.weights.h5``), without optimizer state."""
-    weights_only = VAE(vae.encoder, vae.decoder, name="vae")
+    weights_only = (VAE(model.encoder, model.decoder, name="vae") if isinstance(model, VAE)
+                    else Autoencoder(model.encoder, model.decoder, name="autoencoder"))
     weights_only(np.zeros((1, *IMAGE_SHAPE), dtype="float32"))
     weights_only.save_weights(path)
 
@@ -193,19 +243,38 @@ def prepare_images(x_uint8: np.ndarray) -> np.ndarray:
     return (x_uint8.astype("float32") / 255.0)[..., None]
 
 
-def _latent_dim_in_file(path: Path) -> int | None:
-    """The latent dimension a weights file was saved for: the input size of the decoder's first Dense kernel."""
+def _weights_in_file(path: Path) -> tuple[int | None, str | None]:
+    """(latent_dim, kind) a weights file was saved for, read from its arrays' shapes.
+
+    latent_dim is the input size of the decoder's first Dense kernel (D, 14*14*64); the kind is
+    ``"vae"`` when the encoder has two heads (D, from 32 features: mean and log-variance), else
+    ``"autoencoder"``.
+    """
     import h5py
 
-    found = []
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def record(name: str, obj) -> None:          # visititems stops at the first callback that returns a value
+        if isinstance(obj, h5py.Dataset):
+            shapes[name] = obj.shape
+
     with h5py.File(path, "r") as f:
-        f.visititems(lambda _name, obj: found.append(obj.shape[0]) if isinstance(obj, h5py.Dataset)
-                     and obj.ndim == 2 and obj.shape[1] == 14 * 14 * 64 else None)
-    return found[0] if found else None
+        f.visititems(record)
+    dims = [s[0] for name, s in shapes.items() if name.startswith("decoder/") and len(s) == 2
+            and s[1] == int(np.prod(DECODER_GRID))]
+    if not dims:
+        return None, None
+    heads = sum(1 for name, s in shapes.items() if name.startswith("encoder/") and s == (32, dims[0]))
+    return dims[0], ("vae" if heads >= 2 else "autoencoder")
 
 
-def load_trained_vae(weights_path, latent_dim: int = 2) -> VAE:
-    """Rebuild the VAE from code and load trained weights (``*.weights.h5``); the error says what is wrong."""
+def load_trained_vae(weights_path, latent_dim: int = 2, kind: str = "vae", beta: float = 1.0
+                     ) -> VAE | Autoencoder:
+    """Rebuild the model from code and load trained weights (``*.weights.h5``); the error says what is wrong.
+
+    ``kind`` is ``"vae"`` (the default) or ``"autoencoder"``; a file that holds the other kind, or another
+    ``latent_dim``, raises a ValueError naming the file and what it holds.
+    """
     import h5py
 
     path = Path(weights_path)
@@ -218,18 +287,46 @@ def load_trained_vae(weights_path, latent_dim: int = 2) -> VAE:
     if not h5py.is_hdf5(path):
         raise ValueError(corrupt)
     try:
-        saved_dim = _latent_dim_in_file(path)
+        saved_dim, saved_kind = _weights_in_file(path)
     except OSError as exc:          # a valid HDF5 signature but a truncated or damaged body
         raise ValueError(corrupt) from exc
     if saved_dim is not None and saved_dim != latent_dim:
         raise ValueError(f"{path}: these weights are for latent_dim={saved_dim}, not latent_dim={latent_dim}; "
                          f"pass latent_dim={saved_dim}, or train a {latent_dim}-D model")
-    vae = build_vae(latent_dim, compile=False)
+    if saved_kind is not None and saved_kind != kind:
+        heads = "one encoder head" if saved_kind == "autoencoder" else "two encoder heads, mean and log-variance"
+        raise ValueError(f"{path}: this file holds kind={saved_kind!r} ({heads}), not kind={kind!r}; "
+                         f"load it with kind={saved_kind!r}")
+    model = build_model(kind, latent_dim, beta=beta, compile=False)
     try:
-        vae.load_weights(path)
+        model.load_weights(path)
     except Exception as exc:
-        raise ValueError(f"{path}: does not hold this course's VAE ({type(exc).__name__}: {exc}); {retrain}") from exc
-    return vae
+        raise ValueError(f"{path}: does not hold this course's {kind} ({type(exc).__name__}: {exc}); "
+                         f"{retrain}") from exc
+    return model
+
+
+def load_model_folder(folder) -> tuple[VAE | Autoencoder, dict]:
+    """Load a trained model folder (``vae.weights.h5`` + ``provenance.json``): the model and its provenance.
+
+    The recipe in ``provenance.json`` says which model the weights are (kind, latent_dim, beta); weights
+    that do not match it raise a ValueError naming the file and what it holds.
+    """
+    import json
+
+    folder = Path(folder)
+    provenance_path = folder / "provenance.json"
+    if not provenance_path.exists():
+        raise FileNotFoundError(f"{provenance_path}: missing; a model folder holds vae.weights.h5 and the "
+                                f"provenance.json that 'python -m helpers.train' writes next to it")
+    provenance = json.loads(provenance_path.read_text())
+    recipe = provenance["recipe"]
+    kind, latent_dim, beta = recipe.get("model", "vae"), recipe["latent_dim"], recipe.get("beta", 1.0)
+    try:
+        model = load_trained_vae(folder / "vae.weights.h5", latent_dim, kind, beta)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (its provenance.json says kind={kind!r}, latent_dim={latent_dim})") from exc
+    return model, provenance
 
 
 def shipped_weights(dataset: str = "mnist", latent_dim: int = 2) -> Path:

@@ -29,7 +29,7 @@ from helpers.distributions import (
 from helpers.vae import VAE, keras, layers
 
 __all__ = [
-    "NumpyDecoder", "decoder_log_likelihood", "importance_log_weights", "importance_weighted_bound",
+    "NumpyDecoder", "decoder_log_likelihood", "reconstruction_nll", "importance_log_weights", "importance_weighted_bound",
     "fit_local_q", "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo", "quadrature_log_px",
 ]
 
@@ -50,6 +50,21 @@ def negative_elbo(vae: VAE, x: np.ndarray, batch_size: int = 500, seed: int = 0)
         kl_sum += float(np.sum(kl_standard_normal(t_mean, t_log_var)))
     n = len(x)
     return {"reconstruction": rec_sum / n, "kl": kl_sum / n, "loss": (rec_sum + kl_sum) / n}
+
+
+def reconstruction_nll(model, x: np.ndarray, batch_size: int = 500) -> float:
+    """Eq. 16's reconstruction term at the code itself, t = m(x): mean -log p(x | m(x)) per image.
+
+    For the plain autoencoder (deterministic codes) this is its whole loss, the *distortion*.
+    ``x``: float32 (n, 28, 28, 1) in [0, 1].
+    """
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]
+        code = model.encoder(xb, training=False)
+        t_mean = np.asarray(code[0] if isinstance(code, (list, tuple)) else code)
+        total += float(np.sum(bernoulli_nll_from_logits(xb, np.asarray(model.decoder(t_mean, training=False)))))
+    return total / len(x)
 
 
 # ----------------------------------------------------------------------------- log p(x) three ways

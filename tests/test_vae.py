@@ -31,20 +31,6 @@ def test_sampling_layer_draws_from_q():
     np.testing.assert_allclose(t.std(0), [0.5, 2.0], rtol=0.02)
 
 
-def test_saved_model_reloads_in_safe_mode_with_identical_outputs(tmp_path):
-    model = vae.build_vae(2, seed=3)
-    x = np.random.default_rng(0).random((4, 28, 28, 1)).astype("float32")
-    path = tmp_path / "vae.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path, safe_mode=True)
-    assert isinstance(loaded, vae.VAE) and isinstance(loaded.sampler, vae.Sampling)
-    for a, b in zip(model.encoder(x), loaded.encoder(x), strict=True):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    t = np.random.default_rng(1).standard_normal((4, 2)).astype("float32")
-    np.testing.assert_array_equal(np.asarray(model.decoder(t)), np.asarray(loaded.decoder(t)))
-    assert not any(isinstance(layer, keras.layers.Lambda) for layer in loaded.encoder.layers + loaded.decoder.layers)
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_short_training_never_gives_a_non_finite_loss(seed):
     (x_train, _), (x_test, _) = data.load_mnist()

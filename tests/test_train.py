@@ -1,0 +1,86 @@
+"""helpers.train beyond the course recipe: beta, the autoencoder, resuming, selection on a subset's split."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import data, distributions, train, vae, vae_evaluation
+
+
+def _x(n=5, seed=0):
+    return np.random.default_rng(seed).random((n, 28, 28, 1)).astype("float32")
+
+
+def test_beta_weights_the_kl_term_of_the_loss():
+    model = vae.build_vae(2, seed=0, beta=4.0)
+    x = _x()
+    out = model(x)
+    rec = distributions.bernoulli_nll_from_logits(x.astype(float), np.asarray(out["logits"], float))
+    kl = distributions.kl_standard_normal(np.asarray(out["t_mean"], float), np.asarray(out["t_log_var"], float))
+    assert float(model.compute_loss(x, x, out)) == pytest.approx(np.mean(rec + 4.0 * kl), rel=1e-5)
+
+
+def test_autoencoder_has_one_code_and_a_reconstruction_loss_only():
+    model = vae.build_autoencoder(3)
+    x = _x()
+    out = model(x)
+    assert set(out) == {"logits", "t_mean"} and out["t_mean"].shape == (5, 3)
+    rec = distributions.bernoulli_nll_from_logits(x.astype(float), np.asarray(out["logits"], float))
+    assert float(model.compute_loss(x, x, out)) == pytest.approx(np.mean(rec), rel=1e-5)
+    assert vae_evaluation.reconstruction_nll(model, x) == pytest.approx(np.mean(rec), rel=1e-5)
+    with pytest.raises(ValueError, match="no KL term"):
+        vae.build_model("autoencoder", beta=4.0)
+
+
+def test_weights_of_the_other_kind_are_named(tmp_path):
+    ae_path, vae_path = tmp_path / "ae.weights.h5", tmp_path / "vae.weights.h5"
+    vae.save_inference_weights(vae.build_autoencoder(2, compile=False), ae_path)
+    vae.save_inference_weights(vae.build_vae(2, compile=False), vae_path)
+    with pytest.raises(ValueError, match=r"ae.weights.h5: this file holds kind='autoencoder'.*not kind='vae'"):
+        vae.load_trained_vae(ae_path)
+    with pytest.raises(ValueError, match=r"holds kind='vae'.*not kind='autoencoder'"):
+        vae.load_trained_vae(vae_path, kind="autoencoder")
+    assert isinstance(vae.load_trained_vae(ae_path, kind="autoencoder"), vae.Autoencoder)
+
+
+def test_a_model_folder_whose_weights_contradict_its_provenance_is_refused(tmp_path):
+    folder = tmp_path / "ae-mnist-2d"
+    folder.mkdir()
+    vae.save_inference_weights(vae.build_vae(8, compile=False), folder / "vae.weights.h5")
+    recipe = {"model": "autoencoder", "latent_dim": 2, "beta": 1.0}
+    (folder / "provenance.json").write_text(json.dumps({"recipe": recipe}))
+    with pytest.raises(ValueError, match=r"vae.weights.h5: these weights are for latent_dim=8.*provenance.json says"):
+        vae.load_model_folder(folder)
+    recipe["latent_dim"] = 8
+    (folder / "provenance.json").write_text(json.dumps({"recipe": recipe}))
+    with pytest.raises(ValueError, match=r"holds kind='vae'.*provenance.json says kind='autoencoder'"):
+        vae.load_model_folder(folder)
+
+
+def test_resume_continues_from_the_last_checkpoint_with_the_optimizer_state(tmp_path):
+    out = tmp_path / "run"
+    args = ["--subset", "300", "--validation-images", "44", "--out", str(out)]
+    assert train.main(["--epochs", "1", *args]) == 0
+    assert train.main(["--epochs", "2", "--resume", *args]) == 0
+    history = json.loads((out / "provenance.json").read_text())["history"]
+    assert [row["epoch"] for row in history] == [1, 2]
+    resumed = vae.build_vae(2)
+    resumed.optimizer.build(resumed.trainable_variables)
+    resumed.load_weights(out / "checkpoints" / "epoch-02.weights.h5")
+    assert int(resumed.optimizer.iterations) == 2 * 2          # 256 images, batch 128: two steps an epoch
+
+
+def test_selection_scores_a_subset_run_on_its_own_validation_images(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    assert train.main(["--epochs", "1", "--subset", "400", "--validation-images", "100", "--out", str(run)]) == 0
+    recipe = json.loads((run / "provenance.json").read_text())["recipe"]
+    assert recipe["subset"] == 400 and recipe["train_images"] == 300
+    seen = []
+    real = vae_evaluation.negative_elbo
+    monkeypatch.setattr(vae_evaluation, "negative_elbo", lambda model, x, **kw: seen.append(x) or real(model, x, **kw))
+    train.select_checkpoint([run])
+    (x_train, _), _ = data.load_mnist()
+    np.testing.assert_array_equal(seen[0], vae.prepare_images(x_train[300:400]))
