@@ -32,9 +32,9 @@ with native_stderr_silenced():
     from keras import layers, ops
 
 __all__ = [
-    "DECODER_GRID", "IMAGE_SHAPE", "LOG_VARIANCE_LIMIT", "MODEL_KINDS", "VAE", "Autoencoder", "BoundedLogVariance", "Sampling", "build_decoder", "build_encoder",
-    "build_autoencoder", "build_model", "build_vae", "decode", "encode", "load_model_folder", "load_trained_vae", "prepare_images", "save_inference_weights",
-    "shipped_weights",
+    "DECODER_GRID", "IMAGE_SHAPE", "LOG_VARIANCE_LIMIT", "MODEL_KINDS", "VAE", "Autoencoder", "BoundedLogVariance",
+    "Sampling", "build_autoencoder", "build_decoder", "build_encoder", "build_model", "build_vae", "decode", "encode",
+    "load_model_folder", "load_trained_vae", "prepare_images", "save_inference_weights", "shipped_weights",
 ]
 
 IMAGE_SHAPE = (28, 28, 1)

@@ -29,8 +29,9 @@ from helpers.distributions import (
 from helpers.vae import VAE, keras, layers
 
 __all__ = [
-    "NumpyDecoder", "decoder_log_likelihood", "reconstruction_nll", "importance_log_weights", "importance_weighted_bound",
-    "fit_local_q", "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo", "quadrature_log_px",
+    "NumpyDecoder", "decoder_log_likelihood", "importance_log_weights", "importance_weighted_bound",
+    "reconstruction_nll", "fit_local_q", "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo",
+    "quadrature_log_px",
 ]
 
 
