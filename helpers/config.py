@@ -33,6 +33,8 @@ class Sizes:
     # Notebook 04: VAE
     vae_live_epochs: int
     vae_train_subset: int | None
+    # Notebook 06: comparing trained models (no training; every other figure uses the whole test set)
+    beyond_bound_images: int         # test images for the importance-weighted bound, k = 1000 samples each
 
 
 FULL = Sizes(
@@ -40,6 +42,7 @@ FULL = Sizes(
     gmm_max_iter=200,
     vae_live_epochs=3,
     vae_train_subset=None,
+    beyond_bound_images=100,
 )
 
 FAST = Sizes(
@@ -47,6 +50,7 @@ FAST = Sizes(
     gmm_max_iter=60,
     vae_live_epochs=1,
     vae_train_subset=2048,
+    beyond_bound_images=8,
 )
 
 

@@ -25,7 +25,7 @@ from scipy.stats import norm
 
 from helpers import distributions, gmm, latent, meanfield
 
-__all__ = ["EXERCISES", "Exercise", "Feedback", "assert_correct", "check"]
+__all__ = ["EXERCISES", "Exercise", "Feedback", "assert_correct", "check", "student_or_course"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,15 @@ def check(name: str, fn: Callable) -> Feedback:
     i = failing[0]
     return Feedback(name, False, f"{ex.title}: not yet. On the input '{cases[i].name}': "
                                  f"{_difference(got[i], want[i], ex.rtol, ex.atol)}. Hint: {ex.hint}")
+
+
+def student_or_course(name: str, fn: Callable, course_fn: Callable) -> Callable:
+    """The student's ``fn`` when it passes exercise ``name``'s check, else the course's, with one line saying which."""
+    if check(name, fn).passed:
+        print(f"Using your {EXERCISES[name].signature.split('(')[0]} from here on.")
+        return fn
+    print(f"Your {EXERCISES[name].signature.split('(')[0]} is not finished yet: the cells below use the course's.")
+    return course_fn
 
 
 def _first_case_failing(fn: Callable, cases: list[Case]) -> str:
@@ -506,6 +515,35 @@ def _grid_coverage_as_tail(n, coverage):
     return norm.ppf(np.linspace(coverage, 1 - coverage, n))
 
 
+def _active_units_cases() -> list[Case]:
+    rng = np.random.default_rng(12)
+    scales = np.array([2.0, 0.5, 0.2, 0.12, 0.08, 0.05, 0.02, 0.001])      # variances 4 ... 1e-6 around 0.01
+    return [Case("1,000 codes in 8 dimensions, spreads from 2 to 0.001", dict(t_means=rng.normal(size=(1000, 8)) * scales,
+                                                                               threshold=0.01)),
+            Case("codes far from 0 that hardly move", dict(t_means=5.0 + 0.05 * rng.normal(size=(500, 4)),
+                                                           threshold=0.01)),
+            Case("two images, threshold 0.5", dict(t_means=np.array([[0.0, 3.0, 1.0], [2.0, 3.1, 1.0]]),
+                                                   threshold=0.5)),
+            Case("more dimensions than images", dict(t_means=rng.normal(size=(3, 6)) * [1, 1, 1, .01, .01, .01],
+                                                     threshold=0.01))]
+
+
+def _active_units_std(t_means, threshold):
+    return int(np.sum(np.std(t_means, axis=0) > threshold))
+
+
+def _active_units_over_dimensions(t_means, threshold):
+    return int(np.sum(np.var(t_means, axis=1) > threshold))
+
+
+def _active_units_mean_not_variance(t_means, threshold):
+    return int(np.sum(np.abs(np.mean(t_means, axis=0)) > threshold))
+
+
+def _active_units_second_moment(t_means, threshold):
+    return int(np.sum(np.mean(np.asarray(t_means) ** 2, axis=0) > threshold))
+
+
 def _path_cases() -> list[Case]:
     rng = np.random.default_rng(8)
     a, b = rng.normal(size=2), rng.normal(size=2)
@@ -663,4 +701,18 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
         [Mistake("The path stops short of t_end: include both ends (np.linspace(0, 1, n)).", _path_without_end),
          Mistake("The path runs from t_end to t_start: at alpha = 0 it must be at t_start.", _path_reversed),
          Mistake("The shape is (D, n): return one row per point, (n, D).", _path_transposed)]),
+    Exercise(
+        "active_units", "Exercise 6.1, active units (Burda et al., 2016)",
+        "active_units(t_means, threshold) -> int",
+        latent.active_units, _active_units_cases,
+        "t_means has one row per image and one column per latent dimension: take the variance of each column "
+        "over the images (axis 0) and count the columns whose variance exceeds threshold.",
+        [Mistake("You compared the standard deviation with the threshold: the definition uses the variance "
+                 "Cov_x(E_q[t_d]), so np.var, not np.std.", _active_units_std),
+         Mistake("You took the variance of each *row* (over the dimensions of one image): take it of each column, "
+                 "over the images, axis=0.", _active_units_over_dimensions),
+         Mistake("You compared the mean code with the threshold: a unit is active when its code *varies* from "
+                 "image to image, so use the variance over the images.", _active_units_mean_not_variance),
+         Mistake("You used the mean of t_d^2, which is not centred: a dimension whose code sits at 5 for every image "
+                 "is unused, so subtract the mean first (np.var does).", _active_units_second_moment)]),
 ]}

@@ -1,4 +1,4 @@
-"""Points of a 2-D latent space worth decoding: the prior's inverse-CDF grid and straight paths.
+"""Points of a latent space worth decoding (the prior's inverse-CDF grid, straight paths) and its active units.
 
 Light (numpy and scipy only): notebook 05 and the explorer in :mod:`helpers.widgets` use it, and the
 graded exercises of notebook 05 check a student's versions against it.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-__all__ = ["linear_path", "prior_grid"]
+__all__ = ["active_units", "linear_path", "prior_grid"]
 
 
 def prior_grid(n: int, coverage: float = 0.9) -> np.ndarray:
@@ -33,3 +33,15 @@ def linear_path(t_start: np.ndarray, t_end: np.ndarray, n: int) -> np.ndarray:
         raise ValueError(f"n must be at least 2 points (the two ends), got {n}")
     alpha = np.linspace(0.0, 1.0, n)[:, None]
     return (1.0 - alpha) * np.asarray(t_start, dtype=float) + alpha * np.asarray(t_end, dtype=float)
+
+
+def active_units(t_means: np.ndarray, threshold: float = 0.01) -> int:
+    """Burda et al. (2016): the number of latent dimensions d with Cov_x(E_q[t_d | x]) > threshold.
+
+    ``t_means``: q's means of many images, (n, D). A dimension the encoder does not use has a mean that
+    hardly moves from image to image (its q stays at the prior), so its variance over the images is near 0.
+    """
+    t_means = np.asarray(t_means, dtype=float)
+    if t_means.ndim != 2 or len(t_means) < 2:
+        raise ValueError(f"t_means: expected shape (n, D) with n >= 2 images, got {t_means.shape}")
+    return int(np.sum(np.var(t_means, axis=0) > threshold))

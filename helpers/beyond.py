@@ -1,0 +1,193 @@
+"""Notebook 06, beyond the course: what the KL term buys, measured on models that differ in one thing.
+
+The models (all the course's networks and recipe, see ``data/<name>/provenance.json``):
+
+* the plain **autoencoder** (no q, no KL) and 2-D **VAEs** weighted by beta = 0.5, 1, 2, 4, 8;
+* beta = 1 VAEs with **latent_dim** 8 and 32.
+
+The measurements, each in nats per test image unless said otherwise:
+
+* :func:`rate_and_distortion` (Alemi et al., 2018): rate = E_x KL(q(t|x) || p(t)) (eq. 17),
+  distortion = E_x E_q[-log p(x|t)] (eq. 16's first term); -ELBO = rate + distortion;
+* :func:`test_set_bound`: the importance-weighted bound L_k (Burda et al., 2016) per image;
+* :func:`active_units`: how many latent dimensions the encoder's means actually use;
+* :func:`confident_fraction` with a digit classifier: how many decoded images look like a digit;
+* :func:`path_roughness`: how abruptly decoded images change along a straight latent path.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from helpers import data, vae, vae_evaluation
+from helpers.latent import active_units
+
+__all__ = [
+    "BETA_MODELS", "DIMENSION_MODELS", "MODELS", "active_units", "codes", "confident_fraction", "digit_classifier",
+    "load", "path_roughness", "prior_hole_fraction", "rate_and_distortion", "test_set_bound", "train_digit_classifier",
+]
+
+MODELS = {
+    "ae-mnist-2d": "autoencoder",
+    "vae-mnist-2d-beta0.5": "β = 0.5",
+    "vae-mnist-2d-beta1": "β = 1",
+    "vae-mnist-2d-beta2": "β = 2",
+    "vae-mnist-2d-beta4": "β = 4",
+    "vae-mnist-2d-beta8": "β = 8",
+    "vae-mnist-8d": "D = 8",
+    "vae-mnist-32d": "D = 32",
+}
+BETA_MODELS = ["vae-mnist-2d-beta0.5", "vae-mnist-2d-beta1", "vae-mnist-2d-beta2", "vae-mnist-2d-beta4",
+               "vae-mnist-2d-beta8"]
+DIMENSION_MODELS = ["vae-mnist-2d-beta1", "vae-mnist-8d", "vae-mnist-32d"]
+CLASSIFIER = "digit-classifier-mnist"
+
+
+def load(name: str) -> tuple[vae.VAE | vae.Autoencoder, dict]:
+    """One of :data:`MODELS` from ``data/<name>/``: the model and its provenance (kind, beta, latent_dim)."""
+    if name not in MODELS:
+        raise ValueError(f"model {name!r}: expected one of {sorted(MODELS)}")
+    return vae.load_model_folder(data.data_dir() / name)
+
+
+def codes(model: vae.VAE | vae.Autoencoder, x: np.ndarray, batch_size: int = 1000
+          ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Eq. 15: the codes of images (n, 28, 28, 1): q's means (n, D) and log-variances (n, D), None for an autoencoder."""
+    if isinstance(model, vae.VAE):
+        return vae.encode(model.encoder, x, batch_size)
+    return np.concatenate([np.asarray(model.encoder(x[i:i + batch_size], training=False))
+                           for i in range(0, len(x), batch_size)]), None
+
+
+def rate_and_distortion(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """Rate (eq. 17's KL, averaged over images) and distortion (eq. 16's reconstruction term), nats per image.
+
+    One sample of t per image (seed ``seed``), as in training. The autoencoder's encoder is a point mass,
+    whose KL to a continuous prior is infinite: its rate is ``inf`` and its distortion is -log p(x | m(x)).
+    """
+    if isinstance(model, vae.Autoencoder):
+        return {"rate": float("inf"), "distortion": vae_evaluation.reconstruction_nll(model, x)}
+    terms = vae_evaluation.negative_elbo(model, x, seed=seed)
+    return {"rate": terms["kl"], "distortion": terms["reconstruction"]}
+
+
+def test_set_bound(model: vae.VAE, x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """L_k for each image (n, 28, 28, 1) -> (n,): log of the mean of k importance weights p(x, t)/q(t|x), t ~ q.
+
+    L_1 is a one-sample ELBO and L_k rises to log p(x) as k grows (Burda et al., 2016; notebook 04).
+    """
+    rng = np.random.default_rng(seed)
+    return np.array([vae_evaluation.importance_weighted_bound(
+        vae_evaluation.importance_log_weights(model, image, k, rng)[0], k) for image in x])
+
+
+def prior_hole_fraction(t_codes: np.ndarray, radius: float, n_samples: int = 20_000, seed: int = 0) -> float:
+    """The prior's mass with no code nearby: the share of t ~ N(0, I) farther than ``radius`` from every code.
+
+    ``t_codes``: the codes of many images (n, D). Sampling the model means decoding t ~ p(t); where no image
+    was ever encoded the decoder was never trained, so this share of the samples decodes from a *hole*.
+    """
+    from scipy.spatial import cKDTree
+
+    t_codes = np.asarray(t_codes, dtype=float)
+    samples = np.random.default_rng(seed).standard_normal((n_samples, t_codes.shape[1]))
+    distance, _ = cKDTree(t_codes).query(samples)
+    return float(np.mean(distance > radius))
+
+
+# ----------------------------------------------------------------------------- does a decoded image look like a digit?
+
+
+def _classifier_model():
+    keras = vae.keras
+    return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                             keras.layers.Dense(256, activation="relu"), keras.layers.Dense(10)],
+                            name="digit_classifier")
+
+
+def train_digit_classifier(out: Path, epochs: int = 5, seed: int = 0) -> dict:
+    """Train the small classifier that judges decoded images (784-256-10, Adam) on all 60,000 training images.
+
+    Writes ``classifier.weights.h5`` and ``provenance.json`` (with the test accuracy) to ``out``.
+    """
+    keras = vae.keras
+    keras.utils.set_random_seed(seed)
+    (x_train, y_train), (x_test, y_test) = data.load_mnist()
+    model = _classifier_model()
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(vae.prepare_images(x_train), y_train, batch_size=128, epochs=epochs, verbose=2)
+    probabilities = _softmax(np.asarray(model.predict(vae.prepare_images(x_test), verbose=0)))
+    out.mkdir(parents=True, exist_ok=True)
+    weights_only = _classifier_model()                      # without Adam's moments: a third of the size
+    weights_only.set_weights(model.get_weights())
+    weights_only.save_weights(out / "classifier.weights.h5")
+    provenance = {
+        "command": f"python -m helpers.beyond classifier --out {out} --epochs {epochs} --seed {seed}",
+        "model": "Flatten -> Dense(256, relu) -> Dense(10) logits; Adam, batch 128, all 60,000 training images",
+        "epochs": epochs, "seed": seed, "wall_seconds": round(time.perf_counter() - start, 1),
+        "test_accuracy": round(float(np.mean(probabilities.argmax(1) == y_test)), 4),
+        "test_confident_at_0.9": round(float(np.mean(probabilities.max(1) >= 0.9)), 4),
+    }
+    (out / "provenance.json").write_text(json.dumps(provenance, indent=1))
+    return provenance
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+
+def digit_classifier():
+    """The shipped classifier as a function: images (n, 28, 28) in [0, 1] -> class probabilities (n, 10)."""
+    path = data.data_dir() / CLASSIFIER / "classifier.weights.h5"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing; train it with 'python -m helpers.beyond classifier --out "
+                                f"{path.parent}' or restore it with 'git checkout -- data/'")
+    model = _classifier_model()
+    model.load_weights(path)
+
+    def probabilities(images: np.ndarray) -> np.ndarray:
+        batch = np.asarray(images, dtype="float32").reshape(-1, 28, 28, 1)
+        return _softmax(np.asarray(model(batch, training=False)))
+
+    return probabilities
+
+
+def confident_fraction(probabilities: np.ndarray, threshold: float = 0.9) -> float:
+    """The share of images (rows of class probabilities (n, 10)) that the classifier labels with p >= threshold."""
+    return float(np.mean(np.max(probabilities, axis=1) >= threshold))
+
+
+def path_roughness(images: np.ndarray) -> dict[str, float]:
+    """How abruptly decoded images change along a path: ``images`` (n, 28, 28), equal steps in latent space.
+
+    ``largest_step_share`` is the largest step's share of the summed per-step changes ||x_{i+1} - x_i||
+    (1/(n-1) when the change is spread evenly, 1 when it happens in one step); it does not depend on the
+    latent space's scale, so models whose codes lie on different scales can be compared.
+    """
+    steps = np.linalg.norm(np.diff(images.reshape(len(images), -1), axis=0), axis=1)
+    return {"largest_step_share": float(steps.max() / steps.sum()), "total_change": float(steps.sum())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.beyond", description="Notebook 06's helpers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("classifier", help="train the digit classifier that judges decoded images")
+    train.add_argument("--out", type=Path, default=Path("data") / CLASSIFIER)
+    train.add_argument("--epochs", type=int, default=5)
+    train.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    print(train_digit_classifier(args.out, args.epochs, args.seed))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
