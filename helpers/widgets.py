@@ -153,13 +153,34 @@ def cavi_stepper(x: np.ndarray, prior, states, mu_grid: np.ndarray, tau_grid: np
     return slider_over_figure(slider, fig, show)
 
 
-def progress_bar(total: int, description: str = "") -> tuple[widgets.IntProgress, callable]:
-    """A progress bar for long loops in notebooks: returns the widget and ``update(step)``."""
+def progress_text(bar: widgets.IntProgress) -> str:
+    """The plain-text form of a progress bar, e.g. "training: 3000 of 3000 steps"."""
+    return f"{bar.description or 'progress'}: {bar.value} of {bar.max} steps"
+
+
+def progress_bar(total: int, description: str = "", show: bool = False) -> tuple[widgets.IntProgress, callable]:
+    """A progress bar for long loops in notebooks: returns the widget and ``update(step)``.
+
+    With ``show=True`` the bar is displayed at once, with a plain-text form (see :func:`progress_text`) in place of
+    "IntProgress(...)"; every ``update`` refreshes that text too, so a saved notebook read without a kernel (the
+    course website, GitHub) shows how far the loop got, e.g. "training: 3000 of 3000 steps".
+    """
     bar = widgets.IntProgress(value=0, min=0, max=total, description=description,
                               layout=widgets.Layout(width="500px"))
+    handle = None
+
+    def bundle() -> dict:
+        return dict(bar._repr_mimebundle_()) | {"text/plain": progress_text(bar)}
+
+    if show:
+        from IPython.display import display
+
+        handle = display(bundle(), raw=True, display_id=True)
 
     def update(step: int) -> None:
         bar.value = step
+        if handle is not None:
+            handle.update(bundle(), raw=True)
 
     return bar, update
 
