@@ -79,7 +79,7 @@ def slider_over_figure(slider: widgets.widget.Widget, fig: Figure, show) -> widg
 def em_stepper(X: np.ndarray, history: gmm.EMHistory, order: np.ndarray | None = None) -> widgets.VBox:
     """A slider over EM iterations; the scatter colours and ellipses follow in place.
 
-    ``history.params[l]`` is theta^{l-1}; the figure shows the responsibilities of the
+    ``history.params[l - 1]`` is theta^{l-1}; the figure shows the responsibilities of the
     E-step at that iteration and the component ellipses, component k in ``plots.COLORS[order[k]]``
     (see ``plots.match_components``). Attributes: ``.slider``, ``.image`` (the rendered figure), ``.figure``.
     """
@@ -101,6 +101,7 @@ def em_stepper(X: np.ndarray, history: gmm.EMHistory, order: np.ndarray | None =
     pad = 0.1 * np.ptp(X, axis=0)
     ax.set_xlim(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0])
     ax.set_ylim(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1])
+    ax.set_title("iteration 1: log p(x) = -0.0000 per point")     # a stand-in, so the layout leaves room for the title
     fig.tight_layout()
 
     slider = widgets.IntSlider(value=1, min=1, max=len(history.params), description="iteration",
