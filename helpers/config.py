@@ -30,6 +30,12 @@ class Sizes:
     # Notebook 01: EM
     gmm_restarts: int
     gmm_max_iter: int
+    # Notebook 02: mean-field coordinate ascent for the Bayesian mixture
+    bgmm_max_iter: int
+    # Notebook 03: stochastic gradient steps (local q's and encoders), gradient repeats, joint learning
+    svi_steps: int
+    svi_gradient_repeats: int
+    svi_joint_steps: int
     # Notebook 04: VAE
     vae_live_epochs: int
     vae_train_subset: int | None
@@ -40,6 +46,10 @@ class Sizes:
 FULL = Sizes(
     gmm_restarts=5,
     gmm_max_iter=200,
+    bgmm_max_iter=200,
+    svi_steps=2000,
+    svi_gradient_repeats=200,
+    svi_joint_steps=3000,
     vae_live_epochs=3,
     vae_train_subset=None,
     beyond_bound_images=100,
@@ -48,6 +58,10 @@ FULL = Sizes(
 FAST = Sizes(
     gmm_restarts=2,
     gmm_max_iter=60,
+    bgmm_max_iter=60,
+    svi_steps=1000,
+    svi_gradient_repeats=100,
+    svi_joint_steps=1500,
     vae_live_epochs=1,
     vae_train_subset=2048,
     beyond_bound_images=8,

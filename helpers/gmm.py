@@ -68,12 +68,13 @@ class GMMParams:
 
 @dataclass
 class EMHistory:
-    """What EM records at iteration l = 1, 2, ...
+    """What EM records; entry i (i = 0, 1, ...) belongs to iteration l = i + 1, so ``[l - 1]`` is iteration l.
 
-    ``log_likelihood[l]``  log p(x; theta^{l-1}) per point, before the M-step;
-    ``bound_after_e[l]``   L(q^l, theta^{l-1}) right after the E-step (equals the line above: KL = 0);
-    ``bound_after_m[l]``   L(q^l, theta^l) after the M-step (>= the line above, eq. 9);
-    ``params[l]``          theta^{l-1}; ``params[0]`` is the initialisation.
+    ``log_likelihood[l - 1]``  log p(x; theta^{l-1}) per point, before the M-step;
+    ``bound_after_e[l - 1]``   L(q^l, theta^{l-1}) right after the E-step (equals the line above: KL = 0);
+    ``bound_after_m[l - 1]``   L(q^l, theta^l) after the M-step (>= the line above, eq. 9);
+    ``params[l - 1]``          theta^{l-1}, the parameters the E-step of iteration l used; ``params[0]`` is the
+                               initialisation theta^0.
     """
 
     log_likelihood: list[float] = field(default_factory=list)
@@ -133,10 +134,21 @@ def log_likelihood(X: np.ndarray, params: GMMParams) -> float:
 # ----------------------------------------------------------------------------- EM
 
 
+def _log_posterior(X: np.ndarray, params: GMMParams) -> tuple[np.ndarray, np.ndarray]:
+    """Eq. 4 in log space: log p(t_n = k | x_n; theta) (n, K) and log p(x_n; theta) (n,), from one log-joint."""
+    lj = log_joint(X, params)
+    log_px = logsumexp(lj, axis=1)
+    return lj - log_px[:, None], log_px
+
+
+def _log_q(resp: np.ndarray) -> np.ndarray:
+    """log q(t_n = k), with q = 0 mapped to the log of the smallest positive float (0 log 0 = 0 in the sums)."""
+    return np.log(np.clip(resp, np.finfo(float).tiny, None))
+
+
 def e_step(X: np.ndarray, params: GMMParams) -> np.ndarray:
     """Eqs. 4 and 8: q(t_n = k) = p(t_n = k | x_n; theta). X (n, d) -> responsibilities (n, K), rows sum to 1."""
-    lj = log_joint(X, params)
-    return np.exp(lj - logsumexp(lj, axis=1)[:, None])
+    return np.exp(_log_posterior(X, params)[0])
 
 
 def m_step(X: np.ndarray, resp: np.ndarray, reg_covar: float = 1e-6) -> GMMParams:
@@ -160,8 +172,7 @@ def m_step(X: np.ndarray, resp: np.ndarray, reg_covar: float = 1e-6) -> GMMParam
 
 def lower_bound(X: np.ndarray, params: GMMParams, resp: np.ndarray) -> float:
     """Eq. 6: L(q, theta) = sum_t q(t) log [p(x, t; theta) / q(t)], mean over the points. resp (n, K)."""
-    log_q = np.log(np.clip(resp, np.finfo(float).tiny, None))
-    return float(np.mean(np.sum(resp * (log_joint(X, params) - log_q), axis=1)))
+    return float(np.mean(np.sum(resp * (log_joint(X, params) - _log_q(resp)), axis=1)))
 
 
 def kl_to_posterior(X: np.ndarray, params: GMMParams, resp: np.ndarray) -> float:
@@ -169,10 +180,8 @@ def kl_to_posterior(X: np.ndarray, params: GMMParams, resp: np.ndarray) -> float
 
     Computed from q and the posterior directly (not as the difference), resp (n, K).
     """
-    lj = log_joint(X, params)
-    log_post = lj - logsumexp(lj, axis=1)[:, None]
-    log_q = np.log(np.clip(resp, np.finfo(float).tiny, None))
-    return float(np.mean(np.sum(resp * (log_q - log_post), axis=1)))
+    log_post, _ = _log_posterior(X, params)
+    return float(np.mean(np.sum(resp * (_log_q(resp) - log_post), axis=1)))
 
 
 def random_init(X: np.ndarray, n_components: int, rng: np.random.Generator) -> GMMParams:
@@ -200,9 +209,8 @@ def run_em(X: np.ndarray, init: GMMParams, max_iter: int = 200, tol: float = 1e-
         raise ValueError(f"max_iter must be >= 1, got {max_iter}")
     params, history = init, EMHistory()
     for _ in range(max_iter):
-        lj = log_joint(X, params)
-        log_px = logsumexp(lj, axis=1)
-        resp = np.exp(lj - log_px[:, None])
+        log_resp, log_px = _log_posterior(X, params)          # the E-step (eq. 8) and log p(x; theta)
+        resp = np.exp(log_resp)
         history.log_likelihood.append(float(np.mean(log_px)))
         if record:
             history.params.append(params)
@@ -226,17 +234,17 @@ def fit(X: np.ndarray, n_components: int, n_init: int = 5, max_iter: int = 200, 
     if n_init < 1:
         raise ValueError(f"n_init must be >= 1, got {n_init}; use n_init=1 for a single EM run")
     rng = np.random.default_rng(seed)
-    best: GMMFit | None = None
-    finals = []
+    finals: list[float] = []
+    best: tuple[GMMParams, EMHistory, GMMParams, bool] | None = None
     for _ in range(n_init):
         init = random_init(X, n_components, rng)
         params, history, converged = run_em(X, init, max_iter, tol, reg_covar)
         final = log_likelihood(X, params)
+        if best is None or final > max(finals):
+            best = (params, history, init, converged)
         finals.append(final)
-        if best is None or final > best.restart_log_likelihoods[0]:
-            best = GMMFit(params, history, init, [final], converged)
-    best.restart_log_likelihoods = finals
-    return best
+    params, history, init, converged = best
+    return GMMFit(params, history, init, finals, converged)
 
 
 # ----------------------------------------------------------------------------- model choice

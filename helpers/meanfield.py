@@ -3,7 +3,9 @@
 Part 1: a univariate Gaussian with unknown mean mu and precision tau under a conjugate
 Normal-Gamma prior, where the exact posterior is known (Bishop, PRML 10.1.3). Variational EM
 (eq. 13) appears here too: the prior mean mu0 is a point-estimated parameter theta.
-Part 2: a Bayesian Gaussian mixture fitted by mean-field coordinate ascent (Bishop, PRML 10.2).
+Part 1b: a correlated Gaussian target, where a factorised q visibly loses the correlation (PRML 10.1.2).
+Part 2: a Bayesian Gaussian mixture fitted by mean-field coordinate ascent (Bishop, PRML 10.2); every
+unknown has a distribution there, so it is CAVI (eq. 12) without an M-step, not variational EM.
 
 Every update is eq. 11, log q_i(t_i) = E_{-q_i}[log p(x, t)] + const, worked out in
 closed form for these conjugate models; the ELBO is eq. 6 with q factorised as in eq. 10.
@@ -15,18 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, xlogy
 from scipy.stats import gamma
 
 from helpers.distributions import LOG_2PI, log_normal, logsumexp, weighted_gaussian_statistics
 
 __all__ = [
-    "BayesianGMMPosterior", "BayesianGMMPrior", "NormalGamma", "NormalGammaFactors", "VariationalEMHistory",
-    "cavi_normal_gamma", "elbo_bayesian_gmm", "elbo_normal_gamma", "expected_log_det_precision",
+    "BayesianGMMPosterior", "BayesianGMMPrior", "CAVIHistory", "NormalGamma", "NormalGammaFactors",
+    "cavi_bayesian_gmm", "cavi_gaussian", "cavi_normal_gamma", "elbo_bayesian_gmm", "elbo_normal_gamma",
+    "expected_log_det_precision",
     "expected_log_weights", "log_evidence", "log_normal_gamma_density", "log_q_density", "marginal_variances",
     "normal_gamma_posterior", "q_variances", "to_sklearn_bayesian_mixture", "update_prior_mean",
-    "update_q_assignments", "update_q_mu", "update_q_parameters", "update_q_tau", "variational_em",
-    "variational_em_normal_gamma",
+    "update_q_assignments", "update_q_mu", "update_q_parameters", "update_q_tau", "variational_em_normal_gamma",
 ]
 
 # ============================================================================ Part 1
@@ -203,6 +205,35 @@ def q_variances(q: NormalGammaFactors) -> tuple[float, float]:
     return 1.0 / q.precision, q.a / q.b**2
 
 
+# ============================================================================ Part 1b
+
+
+def cavi_gaussian(mean: np.ndarray, cov: np.ndarray, init_mean: np.ndarray, n_iter: int = 10
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Eqs. 10-12 for a Gaussian target p(t) = N(mean, cov), factorised as prod_j q_j(t_j) (PRML 10.1.2).
+
+    With Lambda = cov^-1, eq. 11 gives q_j = N(m_j, 1 / Lambda_jj) with
+    m_j = mean_j - sum_{i != j} Lambda_ji (m_i - mean_i) / Lambda_jj: the variances are fixed from the
+    first update on, only the means move. mean (D,), cov (D, D), init_mean (D,). Returns the means after
+    every single-factor update, (n_iter * D + 1, D), the first row the start, and the variances (D,).
+    """
+    mean, cov, m = (np.asarray(a, dtype=float) for a in (mean, cov, init_mean))
+    d = len(mean)
+    if mean.ndim != 1 or cov.shape != (d, d) or m.shape != (d,):
+        raise ValueError(f"expected mean (D,), cov (D, D) and init_mean (D,), got {mean.shape}, {cov.shape}, {m.shape}")
+    if not np.allclose(cov, cov.T) or np.any(np.linalg.eigvalsh(cov) <= 0):
+        raise ValueError("cov must be symmetric positive definite")
+    precision = np.linalg.inv(cov)
+    m = m.copy()
+    path = [m.copy()]
+    for _ in range(n_iter):
+        for j in range(d):
+            others = np.arange(d) != j
+            m[j] = mean[j] - precision[j, others] @ (m[others] - mean[others]) / precision[j, j]
+            path.append(m.copy())
+    return np.array(path), 1.0 / np.diag(precision)
+
+
 # ============================================================================ Part 2
 
 
@@ -215,6 +246,39 @@ class BayesianGMMPrior:
     beta0: float
     W0: np.ndarray
     nu0: float
+
+    def __post_init__(self) -> None:
+        _check_positive(self, "alpha0", "beta0")
+        m0, W0 = np.asarray(self.m0, dtype=float), np.asarray(self.W0, dtype=float)
+        d = len(m0)
+        if m0.ndim != 1 or W0.shape != (d, d):
+            raise ValueError(f"BayesianGMMPrior: expected m0 (D,) and W0 (D, D), got {m0.shape} and {W0.shape}")
+        if not np.allclose(W0, W0.T) or np.any(np.linalg.eigvalsh(W0) <= 0):
+            raise ValueError("BayesianGMMPrior: W0 must be symmetric positive definite, e.g. the inverse of the "
+                             "data covariance")
+        if not self.nu0 > d - 1:
+            raise ValueError(f"BayesianGMMPrior: nu0 must be > D - 1 = {d - 1} for a proper Wishart, got {self.nu0}")
+        object.__setattr__(self, "m0", m0)
+        object.__setattr__(self, "W0", W0)
+
+
+def _check_mixture_input(X: np.ndarray, resp: np.ndarray | None = None, prior: BayesianGMMPrior | None = None
+                         ) -> tuple[np.ndarray, np.ndarray | None]:
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"X must be a non-empty 2-D array (n points, D features), got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"X contains {np.sum(~np.isfinite(X))} NaN or infinite values; remove them")
+    if prior is not None and X.shape[1] != len(prior.m0):
+        raise ValueError(f"X has {X.shape[1]} features but the prior's m0 has {len(prior.m0)}")
+    if resp is not None:
+        resp = np.asarray(resp, dtype=float)
+        if resp.ndim != 2 or len(resp) != len(X):
+            raise ValueError(f"resp must be (n, K) with n = {len(X)} rows like X, got shape {resp.shape}")
+        if np.any(resp < 0) or not np.allclose(resp.sum(axis=1), 1.0):
+            raise ValueError("resp must be non-negative with rows summing to 1 (a distribution q(t_n) per point); "
+                             "divide each row by its sum")
+    return X, resp
 
 
 @dataclass(frozen=True)
@@ -239,7 +303,9 @@ class BayesianGMMPosterior:
 
 
 @dataclass
-class VariationalEMHistory:
+class CAVIHistory:
+    """The ELBO per point and q(pi, mu, Lambda) after each full cycle of :func:`cavi_bayesian_gmm`; [0] is the start."""
+
     elbo: list[float] = field(default_factory=list)
     posteriors: list[BayesianGMMPosterior] = field(default_factory=list)
 
@@ -249,6 +315,7 @@ def update_q_parameters(X: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior
 
     scikit-learn calls this the variational M-step, but it updates a distribution, not a point estimate.
     """
+    X, resp = _check_mixture_input(X, resp, prior)
     nk, xbar, S = weighted_gaussian_statistics(X, resp)
     beta = prior.beta0 + nk
     m = (prior.beta0 * prior.m0 + nk[:, None] * xbar) / beta[:, None]
@@ -275,6 +342,9 @@ def expected_log_det_precision(post: BayesianGMMPosterior) -> np.ndarray:
 
 def update_q_assignments(X: np.ndarray, post: BayesianGMMPosterior) -> np.ndarray:
     """Eq. 11 for q(Z): responsibilities (n, K) from X (n, D)   (PRML 10.46-10.49, 10.64-10.66)."""
+    X, _ = _check_mixture_input(X)
+    if X.shape[1] != post.m.shape[1]:
+        raise ValueError(f"X has {X.shape[1]} features but the posterior's means have {post.m.shape[1]}")
     d = X.shape[1]
     log_rho = np.empty((len(X), len(post.alpha)))
     e_log_pi, e_log_det = expected_log_weights(post), expected_log_det_precision(post)
@@ -301,6 +371,7 @@ def _log_dirichlet_normaliser(alpha: np.ndarray) -> float:
 def elbo_bayesian_gmm(X: np.ndarray, resp: np.ndarray, post: BayesianGMMPosterior,
                       prior: BayesianGMMPrior) -> float:
     """Eq. 6 with the factorisation of eq. 10: the variational lower bound of PRML 10.70-10.77, per data point."""
+    X, resp = _check_mixture_input(X, resp, prior)
     n, d = X.shape
     k_count = len(post.alpha)
     nk, xbar, S = weighted_gaussian_statistics(X, resp)
@@ -328,23 +399,28 @@ def elbo_bayesian_gmm(X: np.ndarray, resp: np.ndarray, post: BayesianGMMPosterio
 
     e_log_p_z = float(np.sum(resp * e_log_pi))
     e_log_p_pi = _log_dirichlet_normaliser(np.full(k_count, prior.alpha0)) + (prior.alpha0 - 1) * e_log_pi.sum()
-    e_log_q_z = float(np.sum(resp * np.log(np.clip(resp, np.finfo(float).tiny, None))))
+    e_log_q_z = float(np.sum(xlogy(resp, resp)))                          # sum q log q, with 0 log 0 = 0
     e_log_q_pi = float(np.sum((post.alpha - 1) * e_log_pi)) + _log_dirichlet_normaliser(post.alpha)
     return float(e_log_lik + e_log_p_z + e_log_p_pi + e_log_p_mu_lambda - e_log_q_z - e_log_q_pi
                  - e_log_q_mu_lambda) / n
 
 
-def variational_em(X: np.ndarray, init_resp: np.ndarray, prior: BayesianGMMPrior, max_iter: int = 200,
-                   tol: float = 1e-8) -> tuple[np.ndarray, BayesianGMMPosterior, VariationalEMHistory]:
-    """Eq. 12: mean-field coordinate ascent for the Bayesian mixture, from initial responsibilities (n, K).
+def cavi_bayesian_gmm(X: np.ndarray, init_resp: np.ndarray, prior: BayesianGMMPrior, max_iter: int = 200,
+                      tol: float = 1e-8) -> tuple[np.ndarray, BayesianGMMPosterior, CAVIHistory]:
+    """Eq. 12: mean-field coordinate ascent (CAVI) for the Bayesian mixture, from initial responsibilities (n, K).
 
     Alternates the q(pi, mu, Lambda) update and the q(Z) update, recording the ELBO per point after each
-    full cycle; stops when it changes by < tol. Every unknown has a distribution here: no point estimate
-    of theta is made, so this is the E-step of eq. 12 repeated, not eq. 13 (see variational_em_normal_gamma).
+    full cycle; stops when it changes by < tol (``tol=0`` runs all ``max_iter`` cycles). Every unknown has a
+    distribution here: no point estimate of theta is made, so there is no M-step (eq. 13), unlike
+    :func:`variational_em_normal_gamma`. Returns the final responsibilities, q(pi, mu, Lambda) and the history.
     """
-    resp = init_resp
+    X, resp = _check_mixture_input(X, init_resp, prior)
+    if max_iter < 0:
+        raise ValueError(f"max_iter must be >= 0, got {max_iter}")
+    if tol < 0:
+        raise ValueError(f"tol must be >= 0, got {tol}")
     post = update_q_parameters(X, resp, prior)
-    history = VariationalEMHistory([elbo_bayesian_gmm(X, resp, post, prior)], [post])
+    history = CAVIHistory([elbo_bayesian_gmm(X, resp, post, prior)], [post])
     for _ in range(max_iter):
         resp = update_q_assignments(X, post)
         post = update_q_parameters(X, resp, prior)

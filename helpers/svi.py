@@ -5,7 +5,7 @@ Everything is available in closed form — the marginal p(x) = N(b, W W^T + sigm
 posterior p(t|x), the ELBO of a Gaussian q, and the maximum-likelihood solution (Tipping &
 Bishop, 1999) — so each stochastic estimate here can be checked against an exact answer.
 
-Shapes: X (N, d), W (d, D), b (d,), variational means m and log-variances v (N, D) or (D,).
+Shapes: X (N, d), W (d, D), b (d,), variational means m and log-variances log_var (N, D) or (D,).
 Gradients come from TensorFlow's automatic differentiation (float64 throughout); the densities and
 the KL come from :mod:`helpers.distributions`, the same code the VAE of notebook 04 uses.
 Per-point functions return one value per row of X; averages over rows are nats per data point.
@@ -41,7 +41,7 @@ from helpers.distributions import (
 
 __all__ = [
     "PPCA", "JointTrace", "LinearEncoder", "best_diagonal_q", "elbo_closed_form", "elbo_monte_carlo",
-    "expected_log_likelihood", "fit_amortized", "fit_joint", "fit_local_q", "gradient_exact",
+    "expected_log_likelihood", "fit_amortized", "fit_joint", "fit_local_q_stochastic", "gradient_exact",
     "gradient_reparameterization", "gradient_score_function", "log_likelihood_given_latent", "log_marginal",
     "log_q_score", "score_function_estimate",
     "maximum_likelihood", "ppca_posterior", "sample_ppca",
@@ -108,13 +108,14 @@ def ppca_posterior(X: np.ndarray, model: PPCA) -> tuple[np.ndarray, np.ndarray]:
 
 
 def best_diagonal_q(X: np.ndarray, model: PPCA) -> tuple[np.ndarray, np.ndarray]:
-    """Eqs. 10 and 14: the best factorised Gaussian q for each x, exact means and variances 1 / (precision)_jj.
+    """Eqs. 10 and 14: the best factorised Gaussian q for each x: the exact means and variances 1 / (precision)_jj.
 
     (Minimising KL(q || p) for a Gaussian p gives the precision's diagonal, not the covariance's.)
-    Returns means (N, D) and variances (D,).
+    Returns means (N, D) and log-variances (N, D), the same row for every x, ready for :func:`elbo_closed_form`.
     """
     means, cov = ppca_posterior(X, model)
-    return means, 1.0 / np.diag(np.linalg.inv(cov))
+    log_var = -np.log(np.diag(np.linalg.inv(cov)))
+    return means, np.tile(log_var, (len(means), 1))
 
 
 def maximum_likelihood(X: np.ndarray, latent_dim: int) -> PPCA:
@@ -135,21 +136,21 @@ def maximum_likelihood(X: np.ndarray, latent_dim: int) -> PPCA:
 # ----------------------------------------------------------------------------- the ELBO (eqs. 16, 17)
 
 
-def expected_log_likelihood(x, m, v, W, b, sigma2):
-    """Eq. 16, first term, in closed form: E_q[log p(x|t)] for q = N(m, diag e^v): x (..., d) -> (...).
+def expected_log_likelihood(x, m, log_var, W, b, sigma2):
+    """Eq. 16, first term, in closed form: E_q[log p(x|t)] for q = N(m, diag exp(log_var)): x (..., d) -> (...).
 
-    = -d/2 log(2 pi sigma^2) - (||x - W m - b||^2 + sum_j e^{v_j} ||W_j||^2) / (2 sigma^2).
+    = -d/2 log(2 pi sigma^2) - (||x - W m - b||^2 + sum_j exp(log_var_j) ||W_j||^2) / (2 sigma^2).
     """
     sigma2 = tf.convert_to_tensor(sigma2, dtype=tf.float64)   # not tf.cast: it rounds a Python float to float32 first
     d = tf.cast(tf.shape(W)[0], tf.float64)
     resid = x - tf.linalg.matvec(W, m) - b
-    spread = tf.linalg.matvec(tf.square(W), tf.exp(v))
+    spread = tf.linalg.matvec(tf.square(W), tf.exp(log_var))
     return -0.5 * d * (LOG_2PI + tf.math.log(sigma2)) - 0.5 * tf.reduce_sum(tf.square(resid) + spread, -1) / sigma2
 
 
-def elbo_closed_form(x, m, v, W, b, sigma2):
+def elbo_closed_form(x, m, log_var, W, b, sigma2):
     """Eqs. 16-17, exactly: L = E_q[log p(x|t)] - KL(q || p(t)) per data point: (...)."""
-    return expected_log_likelihood(x, m, v, W, b, sigma2) - kl_standard_normal(m, v)
+    return expected_log_likelihood(x, m, log_var, W, b, sigma2) - kl_standard_normal(m, log_var)
 
 
 def log_likelihood_given_latent(x, t, W, b, sigma2):
@@ -160,63 +161,63 @@ def log_likelihood_given_latent(x, t, W, b, sigma2):
     return -0.5 * (d * (LOG_2PI + tf.math.log(sigma2)) + tf.reduce_sum(tf.square(resid), -1) / sigma2)
 
 
-def elbo_monte_carlo(x, m, v, W, b, sigma2, eps):
+def elbo_monte_carlo(x, m, log_var, W, b, sigma2, eps):
     """Eqs. 16-17: the ELBO with the reconstruction term estimated from samples t = m + s eps, KL in closed form.
 
     eps (S, ..., D). Returns the per-sample estimates (S, ...); their mean is the estimate, their spread its error.
     """
-    t = reparameterize(m, v, eps)
-    return log_likelihood_given_latent(x, t, W, b, sigma2) - kl_standard_normal(m, v)
+    t = reparameterize(m, log_var, eps)
+    return log_likelihood_given_latent(x, t, W, b, sigma2) - kl_standard_normal(m, log_var)
 
 
 # ----------------------------------------------------------------------------- gradient estimators
 
 
-def gradient_exact(x, m, v, model: PPCA) -> np.ndarray:
-    """Eqs. 16-17: d ELBO / d(m, v) from the closed form, by automatic differentiation: (2D,)."""
-    m, v = tf.Variable(m, dtype=tf.float64), tf.Variable(v, dtype=tf.float64)
+def gradient_exact(x, m, log_var, model: PPCA) -> np.ndarray:
+    """Eqs. 16-17: d ELBO / d(m, log_var) from the closed form, by automatic differentiation: (2D,)."""
+    m, log_var = tf.Variable(m, dtype=tf.float64), tf.Variable(log_var, dtype=tf.float64)
     with tf.GradientTape() as tape:
-        elbo = elbo_closed_form(x, m, v, model.W, model.b, model.sigma2)
-    return np.concatenate([g.numpy() for g in tape.gradient(elbo, [m, v])])
+        elbo = elbo_closed_form(x, m, log_var, model.W, model.b, model.sigma2)
+    return np.concatenate([g.numpy() for g in tape.gradient(elbo, [m, log_var])])
 
 
-def gradient_reparameterization(x, m, v, model: PPCA, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+def gradient_reparameterization(x, m, log_var, model: PPCA, n_samples: int, rng: np.random.Generator) -> np.ndarray:
     """Eq. 15's reparameterization: a Monte Carlo gradient of eq. 6, differentiating mean_s f(m + s eps_s): (2D,).
 
     f(t) = log p(x|t) + log p(t) - log q(t) is the integrand of eq. 6.
     """
     eps = tf.constant(rng.standard_normal((n_samples, len(m))))
-    m, v = tf.Variable(m, dtype=tf.float64), tf.Variable(v, dtype=tf.float64)
+    m, log_var = tf.Variable(m, dtype=tf.float64), tf.Variable(log_var, dtype=tf.float64)
     with tf.GradientTape() as tape:
-        t = reparameterize(m, v, eps)
+        t = reparameterize(m, log_var, eps)
         f = (log_likelihood_given_latent(x, t, model.W, model.b, model.sigma2)
-             + log_standard_normal(t) - log_normal_diag(t, m, v))
+             + log_standard_normal(t) - log_normal_diag(t, m, log_var))
         estimate = tf.reduce_mean(f)
-    return np.concatenate([g.numpy() for g in tape.gradient(estimate, [m, v])])
+    return np.concatenate([g.numpy() for g in tape.gradient(estimate, [m, log_var])])
 
 
-def log_q_score(t, m, v) -> np.ndarray:
-    """Eq. 14's q = N(m, diag e^v): the score d log q(t) / d(m, v) at samples t (S, D) -> (S, 2D).
+def log_q_score(t, m, log_var) -> np.ndarray:
+    """Eq. 14's q = N(m, diag exp(log_var)): the score d log q(t) / d(m, log_var) at samples t (S, D) -> (S, 2D).
 
-    d/dm = (t - m) e^{-v};  d/dv = ((t - m)^2 e^{-v} - 1) / 2. Its mean under q is zero.
+    d/dm = (t - m) exp(-log_var);  d/d log_var = ((t - m)^2 exp(-log_var) - 1) / 2. Its mean under q is zero.
     """
-    t, m, v = (np.asarray(a, dtype=float) for a in (t, m, v))
-    z2 = np.square(t - m) * np.exp(-v)
-    return np.concatenate([(t - m) * np.exp(-v), 0.5 * (z2 - 1.0)], axis=-1)
+    t, m, log_var = (np.asarray(a, dtype=float) for a in (t, m, log_var))
+    z2 = np.square(t - m) * np.exp(-log_var)
+    return np.concatenate([(t - m) * np.exp(-log_var), 0.5 * (z2 - 1.0)], axis=-1)
 
 
-def score_function_estimate(f, t, m, v) -> np.ndarray:
-    """Eq. 6's gradient by the score function: mean_s f_s d log q(t_s) / d(m, v), for f (S,), t (S, D) -> (2D,).
+def score_function_estimate(f, t, m, log_var) -> np.ndarray:
+    """Eq. 6's gradient by the score function: mean_s f_s d log q(t_s) / d(m, log_var), for f (S,), t (S, D) -> (2D,).
 
     From d/dphi E_q[f] = E_q[f d log q / dphi] + E_q[d f / dphi] with f = log p(x, t) - log q(t):
     f depends on phi only through -log q, so the last term is -E_q[d log q / dphi] = 0 (the score
     has mean zero) and is dropped. The samples t are held fixed, not differentiated through.
     """
     f = np.asarray(f, dtype=float)
-    return np.mean(f[:, None] * log_q_score(t, m, v), axis=0)
+    return np.mean(f[:, None] * log_q_score(t, m, log_var), axis=0)
 
 
-def gradient_score_function(x, m, v, model: PPCA, n_samples: int, rng: np.random.Generator,
+def gradient_score_function(x, m, log_var, model: PPCA, n_samples: int, rng: np.random.Generator,
                             baseline: bool = False) -> np.ndarray:
     """Eq. 6's gradient by the score function (REINFORCE), from n_samples draws of q: (2D,).
 
@@ -224,28 +225,28 @@ def gradient_score_function(x, m, v, model: PPCA, n_samples: int, rng: np.random
     :func:`score_function_estimate`. With ``baseline``, f_s - c_s replaces f_s, c_s the mean of f
     over the *other* samples (leave-one-out, so the estimate stays unbiased; needs n_samples >= 2).
     """
-    t = reparameterize(m, v, rng.standard_normal((n_samples, len(m))))
+    t = reparameterize(m, log_var, rng.standard_normal((n_samples, len(m))))
     f = np.asarray(log_likelihood_given_latent(x, t, model.W, model.b, model.sigma2)
-                   + log_standard_normal(t) - log_normal_diag(t, m, v))
+                   + log_standard_normal(t) - log_normal_diag(t, m, log_var))
     if baseline:
         if n_samples < 2:
             raise ValueError("a leave-one-out baseline needs at least 2 samples")
         f = f - (f.sum() - f) / (n_samples - 1)
-    return score_function_estimate(f, t, m, v)
+    return score_function_estimate(f, t, m, log_var)
 
 
 # ----------------------------------------------------------------------------- optimisation
 
 
-def fit_local_q(X: np.ndarray, model: PPCA, steps: int, learning_rate: float = 0.05,
+def fit_local_q_stochastic(X: np.ndarray, model: PPCA, steps: int, learning_rate: float = 0.05,
                 n_samples: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[float]]:
     """Eq. 14: separate (m_i, v_i) for every data point, fitted by stochastic gradient ascent on the
     reparameterized Monte Carlo ELBO (Adam, learning rate halved every steps/6 so that the noisy
-    iterates settle). X (N, d). Returns m (N, D), v (N, D) and the mean ELBO estimate per step."""
+    iterates settle). X (N, d). Returns m (N, D), log_var (N, D) and the mean ELBO estimate per step."""
     X = _check_data(X, model)
     n, latent_dim = len(X), model.latent_dim
     m = keras.Variable(np.zeros((n, latent_dim)), dtype="float64", name="m")
-    v = keras.Variable(np.zeros((n, latent_dim)), dtype="float64", name="v")
+    log_var = keras.Variable(np.zeros((n, latent_dim)), dtype="float64", name="log_var")
     x = tf.constant(X)
     schedule = keras.optimizers.schedules.ExponentialDecay(learning_rate, max(steps // 6, 1), 0.5)
     optimizer = keras.optimizers.Adam(schedule)
@@ -255,17 +256,17 @@ def fit_local_q(X: np.ndarray, model: PPCA, steps: int, learning_rate: float = 0
     def step():
         with tf.GradientTape() as tape:
             eps = rng.normal((n_samples, n, latent_dim), dtype=tf.float64)
-            loss = -tf.reduce_mean(elbo_monte_carlo(x, m, v, model.W, model.b, model.sigma2, eps))
-        optimizer.apply_gradients(zip(tape.gradient(loss, [m, v]), [m, v], strict=True))
+            loss = -tf.reduce_mean(elbo_monte_carlo(x, m, log_var, model.W, model.b, model.sigma2, eps))
+        optimizer.apply_gradients(zip(tape.gradient(loss, [m, log_var]), [m, log_var], strict=True))
         return -loss
 
     trace = [float(step()) for _ in range(steps)]
-    return m.numpy(), v.numpy(), trace
+    return m.numpy(), log_var.numpy(), trace
 
 
 @dataclass
 class LinearEncoder:
-    """Eq. 15: amortized q(t|x) = N(m(x), diag e^v) with m(x) = x A + c and one log-variance vector v.
+    """Eq. 15: amortized q(t|x) = N(m(x), diag exp(log_var)) with m(x) = x A + c and one shared log-variance vector.
 
     For PPCA the exact posterior mean is linear in x and its covariance does not depend on x, so
     this family holds the best diagonal q of every data point. ``rank`` < D limits A to rank
@@ -274,13 +275,13 @@ class LinearEncoder:
 
     A: np.ndarray
     c: np.ndarray
-    v: np.ndarray
+    log_var: np.ndarray
 
     def __call__(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return X @ self.A + self.c, np.broadcast_to(self.v, (len(X), len(self.v)))
+        return X @ self.A + self.c, np.broadcast_to(self.log_var, (len(X), len(self.log_var)))
 
     def n_parameters(self, rank: int | None = None) -> int:
-        """Size of phi: d*D entries of A (rank*(d + D) when A = U V has rank ``rank``) plus c and v."""
+        """Size of phi: d*D entries of A (rank*(d + D) when A = U V has rank ``rank``) plus c and log_var."""
         d, latent_dim = self.A.shape
         return (d * latent_dim if rank is None else rank * (d + latent_dim)) + 2 * latent_dim
 
@@ -293,9 +294,10 @@ def _encoder_variables(d: int, latent_dim: int, rank: int | None, rng: np.random
 
 
 def _encode(variables: list, x):
-    *weights, c, v = variables
+    *weights, c, log_var = variables
     A = weights[0] if len(weights) == 1 else tf.matmul(weights[0], weights[1])
-    return tf.matmul(x, A) + c, v + 0.0 * tf.matmul(x, A), A
+    mean = tf.matmul(x, A) + c
+    return mean, tf.broadcast_to(log_var, tf.shape(mean)), A
 
 
 def fit_amortized(X: np.ndarray, model: PPCA, steps: int, rank: int | None = None, learning_rate: float = 0.02,
@@ -311,9 +313,9 @@ def fit_amortized(X: np.ndarray, model: PPCA, steps: int, rank: int | None = Non
     @tf.function
     def step(xb):
         with tf.GradientTape() as tape:
-            m, v, _ = _encode(variables, xb)
+            m, log_var, _ = _encode(variables, xb)
             eps = noise.normal(tf.shape(m), dtype=tf.float64)
-            loss = -tf.reduce_mean(elbo_monte_carlo(xb, m, v, model.W, model.b, model.sigma2, eps))
+            loss = -tf.reduce_mean(elbo_monte_carlo(xb, m, log_var, model.W, model.b, model.sigma2, eps))
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return -loss
 
@@ -345,7 +347,19 @@ def fit_joint(X: np.ndarray, latent_dim: int, steps: int, batch_size: int = 50, 
     (N / M) sum_{i in batch} L_i (one reparameterized sample each), an unbiased estimate whose
     gradient is followed by Adam. ``progress(step)`` is called every ``eval_every`` steps.
     """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or not np.all(np.isfinite(X)):
+        raise ValueError(f"X must be a finite 2-D array (N points, d features), got shape {X.shape}"
+                         + ("" if X.ndim != 2 else f" with {np.sum(~np.isfinite(X))} NaN or infinite values"))
     n, d = X.shape
+    if not 1 <= latent_dim < d:
+        raise ValueError(f"latent_dim must be between 1 and d - 1 = {d - 1}, got {latent_dim}")
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must be between 1 and the number of points ({n}), got {batch_size}")
+    if steps < 0 or eval_every < 1:
+        raise ValueError(f"steps must be >= 0 and eval_every >= 1, got steps={steps}, eval_every={eval_every}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
     rng = np.random.default_rng(seed)
     W = keras.Variable(0.1 * rng.standard_normal((d, latent_dim)), dtype="float64")
     b = keras.Variable(np.zeros(d), dtype="float64")
@@ -359,9 +373,9 @@ def fit_joint(X: np.ndarray, latent_dim: int, steps: int, batch_size: int = 50, 
     @tf.function
     def step(xb):
         with tf.GradientTape() as tape:
-            m, v, _ = _encode(enc, xb)
+            m, log_var, _ = _encode(enc, xb)
             eps = noise.normal(tf.shape(m), dtype=tf.float64)
-            dataset_elbo = scale * tf.reduce_sum(elbo_monte_carlo(xb, m, v, W, b, tf.exp(log_sigma2), eps))
+            dataset_elbo = scale * tf.reduce_sum(elbo_monte_carlo(xb, m, log_var, W, b, tf.exp(log_sigma2), eps))
             loss = -dataset_elbo / n   # per point, so the learning rate does not depend on N
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
 
@@ -374,9 +388,9 @@ def fit_joint(X: np.ndarray, latent_dim: int, steps: int, batch_size: int = 50, 
     for i in range(steps + 1):
         if i % eval_every == 0 or i == steps:
             model, encoder = current()
-            m, v = encoder(X)
+            m, log_var = encoder(X)
             trace.steps.append(i)
-            trace.elbo.append(float(np.mean(elbo_closed_form(X, m, v, model.W, model.b, model.sigma2))))
+            trace.elbo.append(float(np.mean(elbo_closed_form(X, m, log_var, model.W, model.b, model.sigma2))))
             trace.log_likelihood.append(float(np.mean(log_marginal(X, model))))
             if progress is not None:
                 progress(i)

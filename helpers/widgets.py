@@ -79,7 +79,7 @@ def slider_over_figure(slider: widgets.widget.Widget, fig: Figure, show) -> widg
 def em_stepper(X: np.ndarray, history: gmm.EMHistory, order: np.ndarray | None = None) -> widgets.VBox:
     """A slider over EM iterations; the scatter colours and ellipses follow in place.
 
-    ``history.params[l]`` is theta^{l-1}; the figure shows the responsibilities of the
+    ``history.params[l - 1]`` is theta^{l-1}; the figure shows the responsibilities of the
     E-step at that iteration and the component ellipses, component k in ``plots.COLORS[order[k]]``
     (see ``plots.match_components``). Attributes: ``.slider``, ``.image`` (the rendered figure), ``.figure``.
     """
@@ -101,6 +101,7 @@ def em_stepper(X: np.ndarray, history: gmm.EMHistory, order: np.ndarray | None =
     pad = 0.1 * np.ptp(X, axis=0)
     ax.set_xlim(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0])
     ax.set_ylim(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1])
+    ax.set_title("iteration 1: log p(x) = -0.0000 per point")     # a stand-in, so the layout leaves room for the title
     fig.tight_layout()
 
     slider = widgets.IntSlider(value=1, min=1, max=len(history.params), description="iteration",
@@ -153,13 +154,34 @@ def cavi_stepper(x: np.ndarray, prior, states, mu_grid: np.ndarray, tau_grid: np
     return slider_over_figure(slider, fig, show)
 
 
-def progress_bar(total: int, description: str = "") -> tuple[widgets.IntProgress, callable]:
-    """A progress bar for long loops in notebooks: returns the widget and ``update(step)``."""
+def progress_text(bar: widgets.IntProgress) -> str:
+    """The plain-text form of a progress bar, e.g. "training: 3000 of 3000 steps"."""
+    return f"{bar.description or 'progress'}: {bar.value} of {bar.max} steps"
+
+
+def progress_bar(total: int, description: str = "", show: bool = False) -> tuple[widgets.IntProgress, callable]:
+    """A progress bar for long loops in notebooks: returns the widget and ``update(step)``.
+
+    With ``show=True`` the bar is displayed at once, with a plain-text form (see :func:`progress_text`) in place of
+    "IntProgress(...)"; every ``update`` refreshes that text too, so a saved notebook read without a kernel (the
+    course website, GitHub) shows how far the loop got, e.g. "training: 3000 of 3000 steps".
+    """
     bar = widgets.IntProgress(value=0, min=0, max=total, description=description,
                               layout=widgets.Layout(width="500px"))
+    handle = None
+
+    def bundle() -> dict:
+        return dict(bar._repr_mimebundle_()) | {"text/plain": progress_text(bar)}
+
+    if show:
+        from IPython.display import display
+
+        handle = display(bundle(), raw=True, display_id=True)
 
     def update(step: int) -> None:
         bar.value = step
+        if handle is not None:
+            handle.update(bundle(), raw=True)
 
     return bar, update
 

@@ -148,3 +148,10 @@ def test_bad_parameters_get_a_clear_error(change, message):
 def test_bad_data_gets_a_clear_error(X, call, message):
     with pytest.raises(ValueError, match=message):
         call(X)
+
+
+def test_fit_keeps_the_best_restart_and_every_restart_score(X):
+    fit = gmm.fit(X, 3, n_init=4, max_iter=5, seed=0)      # few iterations: the restarts end at different scores
+    assert len(fit.restart_log_likelihoods) == 4
+    assert gmm.log_likelihood(X, fit.params) == pytest.approx(max(fit.restart_log_likelihoods), abs=1e-12)
+    assert fit.history.params[0] is fit.init                 # params[l - 1] is theta^{l-1}: params[0] = theta^0

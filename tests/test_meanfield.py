@@ -108,21 +108,21 @@ def mixture_data():
     return gmm.sample_mixture(gmm.demo_mixture(), 300, np.random.default_rng(0))[0]
 
 
-def test_variational_em_is_monotone_and_prunes(mixture_data):
+def test_cavi_bayesian_gmm_is_monotone_and_prunes(mixture_data):
     X = mixture_data
     prior = mf.BayesianGMMPrior(1e-3, X.mean(0), 1.0, np.linalg.inv(np.cov(X.T)), 2.0)
     r0 = np.random.default_rng(1).dirichlet(np.ones(5), size=len(X))
-    _, post, history = mf.variational_em(X, r0, prior, max_iter=300, tol=0.0)
+    _, post, history = mf.cavi_bayesian_gmm(X, r0, prior, max_iter=300, tol=0.0)
     elbo = np.array(history.elbo)
     assert np.all(np.diff(elbo) >= -1e-9 * np.abs(elbo[1:]))
     assert np.sum(post.weights > 0.01) == 3
 
 
-def test_variational_em_matches_scikit_learn(mixture_data):
+def test_cavi_bayesian_gmm_matches_scikit_learn(mixture_data):
     X = mixture_data
     prior = mf.BayesianGMMPrior(0.1, X.mean(0), 0.5, np.linalg.inv(np.cov(X.T)), 3.0)
     r0 = np.random.default_rng(2).dirichlet(np.ones(4), size=len(X))
-    _, post, _ = mf.variational_em(X, r0, prior, max_iter=60, tol=0.0)
+    _, post, _ = mf.cavi_bayesian_gmm(X, r0, prior, max_iter=60, tol=0.0)
     reference = mf.to_sklearn_bayesian_mixture(prior, 4, r0, max_iter=60, tol=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -150,12 +150,34 @@ def test_variational_em_with_a_point_estimate_reaches_the_type_ii_maximum_likeli
     assert final_q.mean == pytest.approx(final_prior.mu0, abs=1e-6)
 
 
+GMM_PRIOR = mf.BayesianGMMPrior(1e-3, np.zeros(2), 1.0, np.eye(2), 2.0)
+
+
 @pytest.mark.parametrize(("call", "message"), [
     (lambda: mf.NormalGamma(0.0, -1.0, 2.0, 1.0), "lambda0 must be > 0"),
     (lambda: mf.NormalGammaFactors(0.0, 1.0, 0.0, 1.0), "a must be > 0"),
     (lambda: mf.update_q_mu(np.array([1.0, np.nan]), PRIOR, Q), "NaN"),
     (lambda: mf.elbo_normal_gamma(np.ones((3, 2)), PRIOR, Q), "1-D array"),
+    (lambda: mf.BayesianGMMPrior(0.0, np.zeros(2), 1.0, np.eye(2), 2.0), "alpha0 must be > 0"),
+    (lambda: mf.BayesianGMMPrior(1.0, np.zeros(2), 1.0, np.eye(3), 2.0), "m0 .* and W0"),
+    (lambda: mf.BayesianGMMPrior(1.0, np.zeros(2), 1.0, -np.eye(2), 2.0), "positive definite"),
+    (lambda: mf.BayesianGMMPrior(1.0, np.zeros(2), 1.0, np.eye(2), 0.5), "nu0 must be > D - 1"),
+    (lambda: mf.cavi_bayesian_gmm(np.ones(5), np.full((5, 2), 0.5), GMM_PRIOR), "X must be a non-empty 2-D"),
+    (lambda: mf.cavi_bayesian_gmm(np.ones((5, 3)), np.full((5, 2), 0.5), GMM_PRIOR), "features"),
+    (lambda: mf.cavi_bayesian_gmm(np.ones((5, 2)), np.full((4, 2), 0.5), GMM_PRIOR), "resp must be"),
+    (lambda: mf.cavi_bayesian_gmm(np.ones((5, 2)), np.full((5, 2), 0.7), GMM_PRIOR), "rows summing to 1"),
+    (lambda: mf.update_q_assignments(np.array([[np.inf, 0.0]]), None), "NaN or infinite"),
 ])
 def test_bad_input_gets_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_cavi_gaussian_finds_the_mean_and_the_precision_diagonal():
+    mean, cov = np.array([1.0, -0.5]), np.array([[1.0, 0.9], [0.9, 1.0]])
+    path, variances = mf.cavi_gaussian(mean, cov, init_mean=np.array([-2.0, 2.0]), n_iter=200)
+    assert path.shape == (401, 2)
+    np.testing.assert_allclose(path[-1], mean, atol=1e-8)
+    np.testing.assert_allclose(variances, [0.19, 0.19])           # 1 / Lambda_jj = 1 - rho^2, not 1
+    kl_mean_part = [0.5 * (m - mean) @ np.linalg.inv(cov) @ (m - mean) for m in path]   # the part of KL(q || p)
+    assert np.all(np.diff(kl_mean_part) <= 1e-12)                  # that moves: every update lowers it

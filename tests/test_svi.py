@@ -89,10 +89,11 @@ def test_maximum_likelihood_beats_the_true_model_and_random_models():
 
 
 def test_local_q_converges_to_the_best_factorised_q():
-    means, variances = svi.best_diagonal_q(X[:50], MODEL)
-    m, v, _ = svi.fit_local_q(X[:50], MODEL, steps=1500, seed=0)
+    means, best_log_var = svi.best_diagonal_q(X[:50], MODEL)
+    assert best_log_var.shape == means.shape == (50, 2)
+    m, log_var, _ = svi.fit_local_q_stochastic(X[:50], MODEL, steps=1500, seed=0)
     assert np.abs(m - means).max() < 0.05
-    assert np.abs(np.exp(v) / variances - 1).max() < 0.1
+    assert np.abs(np.exp(log_var - best_log_var) - 1).max() < 0.1
 
 
 def test_joint_learning_reaches_maximum_likelihood():
@@ -100,3 +101,27 @@ def test_joint_learning_reaches_maximum_likelihood():
     ml = svi.log_marginal(X, svi.maximum_likelihood(X, 2)).mean()
     assert ml - trace.log_likelihood[-1] < 0.02
     assert trace.elbo[-1] <= trace.log_likelihood[-1] + 1e-9
+
+
+def test_best_diagonal_q_keeps_the_precision_diagonal_and_beats_other_diagonal_qs():
+    means, log_var = svi.best_diagonal_q(X[:5], MODEL)
+    _, cov = svi.ppca_posterior(X[:5], MODEL)
+    np.testing.assert_allclose(np.exp(-log_var), np.tile(np.diag(np.linalg.inv(cov)), (5, 1)))
+    best = svi.elbo_closed_form(X[:5], means, log_var, MODEL.W, MODEL.b, MODEL.sigma2).numpy()
+    for shift in (-0.2, 0.2):
+        other = svi.elbo_closed_form(X[:5], means, log_var + shift, MODEL.W, MODEL.b, MODEL.sigma2).numpy()
+        assert np.all(other < best)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"X": np.ones(5)}, "2-D array"),
+    ({"X": np.full((10, 3), np.nan)}, "NaN"),
+    ({"latent_dim": 3}, "latent_dim"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"eval_every": 0}, "eval_every"),
+    ({"learning_rate": 0.0}, "learning_rate"),
+])
+def test_fit_joint_checks_its_inputs(kwargs, message):
+    args = {"X": X[:20, :3], "latent_dim": 2, "steps": 1, "batch_size": 5} | kwargs
+    with pytest.raises(ValueError, match=message):
+        svi.fit_joint(**args)

@@ -93,6 +93,25 @@ def test_display_with_fallback_carries_a_png_and_a_description(monkeypatch):
     assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
 
 
+def test_progress_bar_shows_its_progress_as_text(monkeypatch):
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, obj, raw=False):
+            updates.append(obj)
+
+    def fake_display(obj, raw=False, display_id=False):
+        shown.append(obj)
+        return Handle()
+
+    monkeypatch.setattr("IPython.display.display", fake_display)
+    bar, update = widgets.progress_bar(300, "training", show=True)
+    assert shown[0]["text/plain"] == "training: 0 of 300 steps" and "IntProgress" not in shown[0]["text/plain"]
+    assert "application/vnd.jupyter.widget-view+json" in shown[0]
+    update(300)
+    assert bar.value == 300 and updates[-1]["text/plain"] == "training: 300 of 300 steps"
+
+
 def _small_em():
     X = gmm.sample_mixture(gmm.demo_mixture(), 150, np.random.default_rng(0))[0]
     return X, gmm.fit(X, 3, n_init=1, seed=0).history
