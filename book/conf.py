@@ -20,8 +20,6 @@ binderhub_url = "https://mybinder.org"
 
 project = "From EM to VAE"
 html_title = "From EM to VAE"
-author = "the From EM to VAE course"
-copyright = "the course's authors"      # noqa: A001 (Sphinx's name)
 language = "en"
 
 extensions = ["myst_nb"]
@@ -52,6 +50,7 @@ html_theme_options = {
     "use_fullscreen_button": True,
     "show_toc_level": 2,
     "navbar_persistent": [],     # pydata-sphinx-theme 0.20 would add a second search field in a top bar
+    "footer_content_items": [],  # no "By ..." and copyright lines under every page
 }
 
 # MathJax 3 from the site itself: the full TeX bundle (the small one fetches extensions such as boldsymbol at

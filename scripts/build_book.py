@@ -107,6 +107,9 @@ def book_page(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             data = output.get("data", {})
             if WIDGET_MIME in data and set(data) <= {WIDGET_MIME, "text/plain"}:
                 output["data"] = {"text/plain": widget_sentence(data.get("text/plain", ""))}
+            elif WIDGET_MIME in data and "image/png" in data and "text/plain" in data:
+                # a widget's still picture (helpers.widgets.display_with_fallback): its sentence is the alt text
+                cell.metadata["mystnb"] = {"image": {"alt": data["text/plain"].strip()}}
     return nb
 
 
@@ -121,7 +124,7 @@ def markdown_list(summaries: list[NotebookSummary]) -> str:
     total = sum(s.minutes for s in summaries)
     if total:
         hours, minutes = divmod(total, 60)
-        parts.append(f"In all about {hours} h {minutes:02d} min of class time, notebook by notebook.\n")
+        parts.append(f"About {hours} h {minutes:02d} min of class time in all.\n")
     return "\n".join(parts)
 
 
