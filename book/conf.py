@@ -33,8 +33,6 @@ nb_execution_mode = "off"
 # No widget state is saved in the notebooks, so a widget view would show nothing: show the static fallback
 # that helpers.widgets.display_with_fallback stores next to it (a PNG and a sentence) instead.
 nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
-nb_code_prompt_show = "Show the solution"
-nb_code_prompt_hide = "Hide the solution"
 
 html_theme = "sphinx_book_theme"
 html_static_path = ["_static"]

@@ -6,7 +6,8 @@ Run through ``./course.sh book``. Nothing is executed: the pages show the output
 The committed notebooks (``notebooks/[0-9][0-9]_*.ipynb``, so a new notebook appears by itself) are never
 changed. They are copied into DIR/source and turned into book pages on the way:
 
-* a solution cell (tag ``exercise-solution``) gets myst-nb's ``hide-input`` tag: folded behind a toggle;
+* a solution cell (tag ``exercise-solution``) gets myst-nb's ``hide-input`` tag: folded behind a toggle
+  labelled "Show the solution";
 * otter-grader's ``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines and nbval's ``# NBVAL_...`` comments are removed;
 * a widget output with no static picture (the progress bar) gets a sentence instead of its raw repr;
   the widgets that have one (``widgets.display_with_fallback``) show their PNG, see book/conf.py.
@@ -101,15 +102,18 @@ def book_page(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         cell.source = SOLUTION_COMMENT.sub("", MARKER_LINE.sub("", cell.source)).rstrip("\n")
         tags = cell.metadata.setdefault("tags", [])
-        if SOLUTION_TAG in tags and HIDE_TAG not in tags:
-            tags.append(HIDE_TAG)
+        if SOLUTION_TAG in tags:
+            if HIDE_TAG not in tags:
+                tags.append(HIDE_TAG)
+            cell.metadata.setdefault("mystnb", {}).update(code_prompt_show="Show the solution",
+                                                          code_prompt_hide="Hide the solution")
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if WIDGET_MIME in data and set(data) <= {WIDGET_MIME, "text/plain"}:
                 output["data"] = {"text/plain": widget_sentence(data.get("text/plain", ""))}
             elif WIDGET_MIME in data and "image/png" in data and "text/plain" in data:
                 # a widget's still picture (helpers.widgets.display_with_fallback): its sentence is the alt text
-                cell.metadata["mystnb"] = {"image": {"alt": data["text/plain"].strip()}}
+                cell.metadata.setdefault("mystnb", {})["image"] = {"alt": data["text/plain"].strip()}
     return nb
 
 

@@ -183,6 +183,7 @@ def test_a_notebook_becomes_a_book_page_without_changing_the_notebook():
     solution, check, progress = page.cells[1:]
     assert solution.source == "def f(x):\n    return x"
     assert solution.metadata.tags == ["exercise-solution", "hide-input"]
+    assert solution.metadata.mystnb["code_prompt_show"] == "Show the solution"
     assert check.source == "exercises.check('f', f)" and check.metadata.tags == ["exercise-check"]
     assert progress.outputs[0].data == {"text/plain": "[a progress bar (training): it counts to 3000 while the cell "
                                                       "runs in Jupyter]"}
