@@ -12,6 +12,7 @@
 #   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer) with its own options
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
 #   ./course.sh present    open notebook 05's latent explorer as a code-free Voila app
+#   ./course.sh book       build the course website into _build/html (Sphinx, offline, nothing executed)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -77,7 +78,10 @@ case "$cmd" in
     present)
         setup
         exec "$VENV/bin/voila" notebooks/05_latent_space.ipynb "$@" ;;
+    book)
+        setup
+        exec "$PY" scripts/build_book.py "$@" ;;
     *)
-        echo "usage: ./course.sh [lab|test|setup|notebooks|student|bench|train|present]" >&2
+        echo "usage: ./course.sh [lab|test|setup|notebooks|student|bench|train|present|book]" >&2
         exit 2 ;;
 esac

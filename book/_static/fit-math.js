@@ -1,0 +1,77 @@
+// Shrinks a formula that is wider than the column it sits in, so that no equation, displayed or inline,
+// scrolls sideways or runs off the page: on a phone as on a projector. MathJax 3 cannot break lines.
+// Formulas are measured again when the column changes width and when a folded <details> opens.
+// When the first pass is done, <html data-math-fit="done"> tells the site's browser test.
+(function () {
+  "use strict";
+  const SMALLEST = 0.35; // never shrink below this fraction of MathJax's own size
+
+  function column(el) {
+    let box = el.parentElement;
+    while (box && getComputedStyle(box).display.startsWith("inline")) box = box.parentElement;
+    return box;
+  }
+
+  // How much wider than its room a formula is: a displayed one scrolls inside its own box (so its
+  // scrollWidth is the formula's true width); an inline one is measured against the column around it.
+  function excess(el) {
+    if (el.getAttribute("display") === "true") return el.scrollWidth / Math.max(1, el.clientWidth - 2);
+    const box = column(el);
+    if (!box) return 1;
+    const style = getComputedStyle(box);
+    const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 2;
+    const math = el.querySelector(":scope > mjx-math") || el;
+    return Math.max(math.getBoundingClientRect().width, math.scrollWidth) / Math.max(1, room);
+  }
+
+  function fit(el) {
+    if (el.dataset.fitBase === undefined) el.dataset.fitBase = el.style.fontSize || "100%";
+    const base = parseFloat(el.dataset.fitBase);
+    el.style.fontSize = el.dataset.fitBase;
+    if (!el.getClientRects().length) return; // not shown now: folded away, or in a closed sidebar
+    let scale = 1;
+    for (let i = 0; i < 4; i++) { // shrinking is not quite linear (rounding, fixed spaces): check again
+      const ratio = excess(el);
+      if (ratio <= 1 || scale <= SMALLEST) break;
+      scale = Math.max(SMALLEST, scale / ratio);
+      el.style.fontSize = base * scale + "%";
+    }
+  }
+
+  function fitAll(root) {
+    (root || document).querySelectorAll("mjx-container").forEach(fit);
+  }
+
+  let pending = false;
+  function refit() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(function () {
+      pending = false;
+      fitAll();
+    });
+  }
+
+  function start() {
+    fitAll();
+    document.documentElement.dataset.mathFit = "done";
+    if (window.ResizeObserver) {
+      let lastWidth = null;
+      new ResizeObserver(function (entries) {
+        const width = entries[0].contentRect.width;
+        if (width !== lastWidth) {
+          lastWidth = width;
+          refit();
+        }
+      }).observe(document.querySelector("article") || document.body);
+    }
+    window.addEventListener("resize", refit);
+    document.addEventListener("toggle", function (event) { fitAll(event.target); }, true);
+  }
+
+  window.addEventListener("load", function () {
+    const ready = window.MathJax && window.MathJax.startup && window.MathJax.startup.promise;
+    if (ready) ready.then(start);
+    else start();
+  });
+})();
