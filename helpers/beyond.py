@@ -56,7 +56,10 @@ def load(name: str) -> tuple[vae.VAE | vae.Autoencoder, dict]:
 
 def codes(model: vae.VAE | vae.Autoencoder, x: np.ndarray, batch_size: int = 1000
           ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Eq. 15: the codes of images (n, 28, 28, 1): q's means (n, D) and log-variances (n, D), None for an autoencoder."""
+    """Eq. 15: the codes of images (n, 28, 28, 1): q's means (n, D) and log-variances (n, D).
+
+    For the autoencoder the codes m(x) (n, D) and None.
+    """
     if isinstance(model, vae.VAE):
         return vae.encode(model.encoder, x, batch_size)
     return np.concatenate([np.asarray(model.encoder(x[i:i + batch_size], training=False))

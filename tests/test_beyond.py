@@ -1,0 +1,99 @@
+"""helpers.beyond (notebook 06): the shipped models, rate and distortion, holes, path roughness, bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import beyond, data, distributions, exercises, latent, vae, vae_evaluation
+
+
+@pytest.fixture(scope="module")
+def test_images():
+    (_, _), (x_test, y_test) = data.load_mnist()
+    return vae.prepare_images(x_test[:500]), y_test[:500]
+
+
+def test_every_model_folder_loads_as_its_provenance_says():
+    for name in beyond.MODELS:
+        model, provenance = beyond.load(name)
+        recipe = provenance["recipe"]
+        assert isinstance(model, vae.Autoencoder if recipe["model"] == "autoencoder" else vae.VAE), name
+        assert model.decoder.input.shape[-1] == recipe["latent_dim"], name
+        if recipe["model"] == "vae":
+            assert model.beta == recipe["beta"], name
+    with pytest.raises(ValueError, match="expected one of"):
+        beyond.load("vae-mnist-3d")
+
+
+def test_larger_beta_buys_less_rate_for_more_distortion(test_images):
+    """Each beta model's rate falls and its distortion rises with beta (on 500 test images): a mix-up of the
+    folders, or a loss that ignored beta, would break the order."""
+    x, _ = test_images
+    measured = [beyond.rate_and_distortion(beyond.load(name)[0], x) for name in beyond.BETA_MODELS[1:]]
+    rates, distortions = [m["rate"] for m in measured], [m["distortion"] for m in measured]
+    assert rates == sorted(rates, reverse=True) and distortions == sorted(distortions)
+    ae = beyond.rate_and_distortion(beyond.load("ae-mnist-2d")[0], x)
+    assert ae["rate"] == float("inf") and ae["distortion"] < min(distortions)
+
+
+def test_prior_hole_fraction_sees_an_empty_prior_and_a_full_one():
+    rng = np.random.default_rng(1)
+    assert beyond.prior_hole_fraction(rng.standard_normal((50_000, 2)), radius=0.1, n_samples=2000) < 0.02
+    assert beyond.prior_hole_fraction(rng.standard_normal((50_000, 2)) + 8.0, radius=0.1, n_samples=2000) > 0.99
+
+
+def test_path_roughness_of_an_even_change_and_of_a_jump():
+    ramp = np.linspace(0, 1, 11)[:, None, None] * np.ones((11, 28, 28))
+    assert beyond.path_roughness(ramp)["largest_step_share"] == pytest.approx(0.1)
+    jump = np.zeros((11, 28, 28))
+    jump[6:] = 1.0
+    assert beyond.path_roughness(jump)["largest_step_share"] == pytest.approx(1.0)
+
+
+def test_the_importance_weighted_bound_lies_between_the_elbo_and_the_quadrature(test_images):
+    """L_1000 must beat a one-sample ELBO on average and stay below log p(x) computed on a grid (2-D).
+
+    One estimate of L_k is the log of a mean of k weights, which can land above log p(x); its expectation cannot.
+    So the comparison with the grid uses the mean of 20 groups of 1000 samples and its standard error.
+    """
+    x, _ = test_images
+    model, _ = beyond.load("vae-mnist-2d-beta1")
+    lk = beyond.test_set_bound(model, x[:4], k=1000)
+    assert lk.mean() > -vae_evaluation.negative_elbo(model, x[:4])["loss"]
+    rng = np.random.default_rng(0)
+    for image in x[:4]:
+        log_w, t_mean, t_log_var = vae_evaluation.importance_log_weights(model, image, 20_000, rng)
+        groups = distributions.log_mean_exp(log_w.reshape(20, 1000), axis=1)
+        log_px, _ = vae_evaluation.quadrature_log_px(model.decoder, image,
+                                                     *vae_evaluation.latent_grid(t_mean, t_log_var))
+        assert groups.mean() <= log_px + 3 * groups.std(ddof=1) / np.sqrt(20)
+
+
+def test_wider_models_switch_dimensions_off(test_images):
+    x, _ = test_images
+    t_means, _ = beyond.codes(beyond.load("vae-mnist-32d")[0], x)
+    assert 2 <= latent.active_units(t_means) < 32
+
+
+def test_the_shipped_classifier_reads_real_digits(test_images, tmp_path, monkeypatch):
+    x, y = test_images
+    probabilities = beyond.digit_classifier()(x)
+    assert probabilities.shape == (500, 10) and np.allclose(probabilities.sum(axis=1), 1.0)
+    assert np.mean(probabilities.argmax(axis=1) == y) > 0.95
+    monkeypatch.setenv("EM2VAE_DATA_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="python -m helpers.beyond classifier"):
+        beyond.digit_classifier()
+
+
+def test_the_notebook_uses_a_passing_student_function_and_falls_back_otherwise(capsys):
+    def mine(t_means, threshold):
+        return int(np.sum(np.var(t_means, axis=0) > threshold))
+
+    def unfinished(t_means, threshold):
+        ...
+
+    assert exercises.student_or_course("active_units", mine, latent.active_units) is mine
+    assert "Using your active_units" in capsys.readouterr().out
+    assert exercises.student_or_course("active_units", unfinished, latent.active_units) is latent.active_units
+    assert "not finished yet: the cells below use the course's" in capsys.readouterr().out
