@@ -4,7 +4,8 @@
 # installed editable, MNIST fetched and verified); that step is quick when nothing changed.
 #
 #   ./course.sh lab        set up, then open JupyterLab on notebooks/
-#   ./course.sh test       set up, then lint and run the whole test suite in fast mode
+#   ./course.sh test       set up, then lint and run the whole test suite in fast mode, on two workers
+#                          (pytest options go after it, e.g. ./course.sh test -n 0 -k gmm for one process)
 #   ./course.sh setup      only the set-up
 #   ./course.sh notebooks  re-execute every notebook in full mode, in a fresh kernel, in place
 #   ./course.sh student    regenerate the student notebooks (blanks + otter checks) in notebooks/student/
@@ -67,9 +68,11 @@ case "$cmd" in
     test)
         setup
         export EM2VAE_FAST=1
-        "$VENV/bin/ruff" check helpers tests notebooks benchmarks scripts
+        "$VENV/bin/ruff" check helpers tests notebooks benchmarks scripts conftest.py
+        # Two workers (pytest-xdist); --dist loadfile keeps each test file and each notebook (its cells share
+        # one kernel) on one worker. -rs prints why anything was skipped, e.g. the browser test without Chromium.
         exec "$PY" -m pytest tests notebooks --nbval-lax --nbval-current-env \
-            --nbval-cell-timeout=600 "$@" ;;
+            --nbval-cell-timeout=600 -n 2 --dist loadfile -rs "$@" ;;
     notebooks)
         setup
         unset EM2VAE_FAST

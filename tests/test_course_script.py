@@ -56,16 +56,17 @@ def installs(calls: list[str]) -> list[str]:
     return [c for c in calls if "-m pip install" in c]
 
 
-def test_the_test_command_sets_up_lints_then_runs_every_test_in_fast_mode(project):
+def test_the_test_command_sets_up_lints_then_runs_every_test_in_fast_mode_on_two_workers(project):
     result, calls = course(project, "test", "-k", "gmm")
     assert result.returncode == 0, result.stderr
     assert calls[0].startswith("venv -m venv --clear") and len(installs(calls)) == 2
-    ruff = calls.index("ruff check helpers tests notebooks benchmarks scripts")
+    ruff = calls.index("ruff check helpers tests notebooks benchmarks scripts conftest.py")
     pytest_call = next(c for c in calls if "-m pytest" in c)
     assert calls.index(pytest_call) > ruff
     args, env = pytest_call.split(" | ")
     assert env == "EM2VAE_FAST=1"
     assert args.startswith("python -m pytest tests notebooks --nbval-lax") and args.endswith("-k gmm")
+    assert "-n 2 --dist loadfile" in args
 
 
 def test_set_up_is_skipped_when_nothing_changed_and_redone_when_the_requirements_change(project):
