@@ -70,9 +70,10 @@ case "$cmd" in
         export EM2VAE_FAST=1
         "$VENV/bin/ruff" check helpers tests notebooks benchmarks scripts conftest.py
         # Two workers (pytest-xdist); --dist loadfile keeps each test file and each notebook (its cells share
-        # one kernel) on one worker. -rs prints why anything was skipped, e.g. the browser test without Chromium.
+        # one kernel) on one worker, started in conftest.py's order (the longest first). -rs prints why anything
+        # was skipped, e.g. the browser test without Chromium.
         exec "$PY" -m pytest tests notebooks --nbval-lax --nbval-current-env \
-            --nbval-cell-timeout=600 -n 2 --dist loadfile -rs "$@" ;;
+            --nbval-cell-timeout=600 -n 2 --dist loadfile --no-loadscope-reorder -rs "$@" ;;
     notebooks)
         setup
         unset EM2VAE_FAST

@@ -66,7 +66,7 @@ def test_the_test_command_sets_up_lints_then_runs_every_test_in_fast_mode_on_two
     args, env = pytest_call.split(" | ")
     assert env == "EM2VAE_FAST=1"
     assert args.startswith("python -m pytest tests notebooks --nbval-lax") and args.endswith("-k gmm")
-    assert "-n 2 --dist loadfile" in args
+    assert "-n 2 --dist loadfile --no-loadscope-reorder" in args
 
 
 def test_set_up_is_skipped_when_nothing_changed_and_redone_when_the_requirements_change(project):
