@@ -42,6 +42,7 @@ SERVER_START_S = 300
 PAGE_LOAD_MS = 300_000
 NOTEBOOK_RUN_MS = 900_000      # every cell of notebook 05: loads the model, encodes 10,000 digits
 REDRAW_MS = 180_000            # the kernel decodes the new slider value and sends back the image
+RETRY_MS = 60_000              # a front-end reaction (a menu item enabled, cells queued); tried again after it
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync", "--disable-quic"]
@@ -132,21 +133,31 @@ RUN_STARTED_OR_ASKED = f"""() => document.querySelector('{KERNEL_DIALOG}') !== n
 
 
 def run_all_cells(page) -> None:
-    """Run All Cells from the menu until a cell has started (the copy has no execution counts before).
+    """Run All Cells from the menu until a cell has started: its prompt shows [*] or a count (the copy has none).
 
-    On a loaded machine the kernel may not be up when the menu is used; the front end then asks which
-    kernel to start and drops the run: accept and run again."""
-    for _ in range(5):
+    On a loaded machine the page may still be settling: the menu item is disabled until the notebook is the
+    current widget, and a click may be lost; or the kernel is not up yet, and the front end asks which kernel
+    to start and drops the run. Each of these is retried (accepting the proposed kernel), ten times at most."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    run_all = page.locator(".lm-Menu-item:not(.lm-mod-disabled)").filter(
+        has=page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")'))
+    for _ in range(10):
+        page.locator(".jp-Cell .jp-InputPrompt").first.click(timeout=PAGE_LOAD_MS)   # make the notebook current
         page.locator('.lm-MenuBar-itemLabel:text-is("Run")').click(timeout=PAGE_LOAD_MS)
-        page.locator('.lm-Menu-itemLabel:text-is("Run All Cells")').click(timeout=PAGE_LOAD_MS)
-        page.wait_for_function(RUN_STARTED_OR_ASKED, timeout=PAGE_LOAD_MS)
+        try:
+            run_all.click(timeout=RETRY_MS)
+            page.wait_for_function(RUN_STARTED_OR_ASKED, timeout=RETRY_MS)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            continue
         dialog = page.locator(KERNEL_DIALOG)
         if dialog.count() == 0:
             return
         dialog.locator(".jp-mod-accept").click(timeout=PAGE_LOAD_MS)
         dialog.wait_for(state="detached", timeout=PAGE_LOAD_MS)
         page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=PAGE_LOAD_MS)
-    raise AssertionError("Run All Cells did not start the notebook in 5 tries")
+    raise AssertionError("Run All Cells did not start the notebook in 10 tries")
 
 
 def move_slider_and_check_image_changes(page, name: str, idle_selector: str | None = None) -> None:
@@ -195,7 +206,11 @@ def run_all_and_check(page, name: str) -> None:
     """Run every cell from the menu, move the slider, and check that no error output appears."""
     idle = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
     page.wait_for_selector(idle, timeout=PAGE_LOAD_MS)
-    run_all_cells(page)
+    try:
+        run_all_cells(page)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"notebook05-{name}.png"), full_page=True)
+        raise
     move_slider_and_check_image_changes(page, name, idle_selector=idle)
     errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
     assert errors.count() == 0, errors.first.inner_text()
