@@ -1,7 +1,70 @@
-"""Shared pytest settings: nbval ignores stderr (TensorFlow's start-up notices) and HTML reprs."""
+"""Shared pytest settings for the tests and the notebooks under nbval.
+
+* nbval ignores stderr (TensorFlow's start-up notices), HTML reprs and widget views.
+* Notebook kernels run in a scratch copy of their folder, so nothing a notebook writes while it runs
+  (otter-grader's .OTTER_LOG, say) lands in notebooks/.
+* The longest files start first (the browser test, notebooks 05 to 01, course and student, then the
+  unit tests that train or run otter), so that the two pytest-xdist workers of ``./course.sh test``
+  (``--dist loadfile --no-loadscope-reorder``) finish together. Each file stays on one worker.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbval.plugin
+
+from helpers.notebooks import course_notebooks
+
+ROOT = Path(__file__).resolve().parent
+COURSE_DIR, STUDENT_DIR = ROOT / "notebooks", ROOT / "notebooks" / "student"
+SLOW_TEST_FILES = ["test_browser.py", "test_vae.py", "test_student_notebooks.py"]
 
 
 def pytest_collectstart(collector):
     if getattr(collector, "fspath", None) and collector.fspath.ext == ".ipynb":
         collector.skip_compare += ("text/html", "application/javascript", "stderr",
                                    "application/vnd.jupyter.widget-view+json")
+
+
+# ----------------------------------------------------------------------------- kernels in a scratch copy
+
+_SCRATCH: dict[Path, Path] = {}
+_RunningKernel = nbval.plugin.RunningKernel
+
+
+def _scratch_copy(folder: Path) -> Path:
+    """A copy of a notebook folder (notebooks/ or notebooks/student/, with the student tests) in a temporary folder."""
+    if folder not in _SCRATCH:
+        root = Path(tempfile.mkdtemp(prefix="em2vae-nbval-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        copy = root / folder.name
+        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(".OTTER_LOG", ".ipynb_checkpoints", "student"))
+        _SCRATCH[folder] = copy
+    return _SCRATCH[folder]
+
+
+def _kernel_in_a_scratch_copy(kernel_name, cwd=None, **kwargs):
+    if cwd is not None and Path(cwd).resolve() in (COURSE_DIR, STUDENT_DIR):
+        cwd = str(_scratch_copy(Path(cwd).resolve()))
+    return _RunningKernel(kernel_name, cwd=cwd, **kwargs)
+
+
+nbval.plugin.RunningKernel = _kernel_in_a_scratch_copy
+
+
+# ----------------------------------------------------------------------------- the longest files first
+
+def _start_order() -> list[Path]:
+    course, student = course_notebooks(COURSE_DIR)[::-1], course_notebooks(STUDENT_DIR)[::-1]
+    notebooks = [p for pair in zip(course, student, strict=False) for p in pair]
+    notebooks += [p for p in course + student if p not in notebooks]
+    return [ROOT / "tests" / SLOW_TEST_FILES[0], *notebooks, *(ROOT / "tests" / name for name in SLOW_TEST_FILES[1:])]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {path: i for i, path in enumerate(_start_order())}
+    items.sort(key=lambda item: rank.get(Path(item.path).resolve(), len(rank)))    # stable: keeps cells in order

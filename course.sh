@@ -4,7 +4,8 @@
 # installed editable, MNIST fetched and verified); that step is quick when nothing changed.
 #
 #   ./course.sh lab        set up, then open JupyterLab on notebooks/
-#   ./course.sh test       set up, then lint and run the whole test suite in fast mode
+#   ./course.sh test       set up, then lint and run the whole test suite in fast mode, on two workers
+#                          (pytest options go after it, e.g. ./course.sh test -n 0 -k gmm for one process)
 #   ./course.sh setup      only the set-up
 #   ./course.sh notebooks  re-execute every notebook in full mode, in a fresh kernel, in place
 #   ./course.sh student    regenerate the student notebooks (blanks + otter checks) in notebooks/student/
@@ -20,13 +21,32 @@ PYTHON=${PYTHON:-python3}
 VENV=.venv
 PY=$VENV/bin/python
 
+python_version() {   # "3.11.9", or nothing when the interpreter is missing or broken
+    "$1" -c 'import sys; print(*sys.version_info[:3], sep=".")' 2>/dev/null || true
+}
+
+check_python() {     # $1: an interpreter, $2: what it is; run on every set-up, not only when .venv is made
+    local version
+    version=$(python_version "$1")
+    case "$version" in
+        3.1[1-9].*|3.[2-9][0-9].*|[4-9].*) ;;
+        *)  echo "course: Python 3.11 or newer is needed; $2 ($1) is ${version:-missing or broken}." >&2
+            echo "        Remove .venv and run again with a newer Python, e.g. PYTHON=python3.11 ./course.sh setup" >&2
+            exit 1 ;;
+    esac
+}
+
 setup() {
-    if [ ! -x "$PY" ]; then
-        "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
-        "$PYTHON" -m venv "$VENV"
+    if [ -z "$(python_version "$PY")" ]; then
+        # No venv yet, or its Python broke (removed, upgraded away): make it anew. --clear empties it first,
+        # so no packages built for the old Python and no install stamp survive to skip the install below.
+        check_python "$PYTHON" "PYTHON"
+        "$PYTHON" -m venv --clear "$VENV"
     fi
+    check_python "$PY" "the virtual environment's Python"
+    # The stamp records what was installed, and for which Python: a change to either reinstalls.
     local stamp=$VENV/.course-installed want
-    want=$(cat requirements.txt pyproject.toml | sha256sum)
+    want=$({ cat requirements.txt pyproject.toml; python_version "$PY"; } | sha256sum)
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         echo "course: installing the pinned packages into $VENV (first time: about a minute) ..."
         "$PY" -m pip install --disable-pip-version-check -q -r requirements.txt
@@ -49,9 +69,12 @@ case "$cmd" in
     test)
         setup
         export EM2VAE_FAST=1
-        "$VENV/bin/ruff" check helpers tests notebooks benchmarks scripts
+        "$VENV/bin/ruff" check helpers tests notebooks benchmarks scripts conftest.py
+        # Two workers (pytest-xdist); --dist loadfile keeps each test file and each notebook (its cells share
+        # one kernel) on one worker, started in conftest.py's order (the longest first). -rs prints why anything
+        # was skipped, e.g. the browser test without Chromium.
         exec "$PY" -m pytest tests notebooks --nbval-lax --nbval-current-env \
-            --nbval-cell-timeout=600 "$@" ;;
+            --nbval-cell-timeout=600 -n 2 --dist loadfile --no-loadscope-reorder -rs "$@" ;;
     notebooks)
         setup
         unset EM2VAE_FAST

@@ -10,9 +10,6 @@ never depend on the mode.
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 FAST_ENV = "EM2VAE_FAST"
@@ -78,23 +75,3 @@ def describe_mode() -> str:
     if fast_mode():
         return f"FAST mode ({FAST_ENV}=1): small sizes for CI; unset {FAST_ENV} for the full run."
     return f"FULL mode: the course's full sizes (set {FAST_ENV}=1 for a quick check)."
-
-
-@contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Send what C/C++ code writes to file descriptor 2 to /dev/null for the duration.
-
-    TensorFlow's native start-up notices (oneDNN, CPU features, absl) are written there while
-    it is imported and ignore TF_CPP_MIN_LOG_LEVEL; in a notebook they would land in the cell's
-    output. Python exceptions are unaffected: they propagate after the descriptor is restored.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from helpers.config import native_stderr_silenced
+from helpers.quiet import native_stderr_silenced
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.config import native_stderr_silenced
 from helpers.distributions import bernoulli_nll_from_logits, kl_standard_normal, reparameterize
+from helpers.quiet import native_stderr_silenced
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

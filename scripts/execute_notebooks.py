@@ -1,6 +1,6 @@
 """Execute notebooks top to bottom in a fresh kernel and save them with normalised metadata.
 
-Usage: python scripts/execute_notebooks.py [NOTEBOOK ...]   (default: every notebooks/*.ipynb)
+Usage: python scripts/execute_notebooks.py [NOTEBOOK ...]   (default: every course notebook, notebooks/NN_*.ipynb)
 
 Run through ``./course.sh notebooks``, which sets up the environment and unsets fast mode, so the
 committed outputs come from a full-mode run. Widget state and timing metadata are not stored.
@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.notebooks import course_notebooks
+
 NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
@@ -43,7 +44,7 @@ def execute(path: Path) -> float:
 
 
 def main(argv: list[str]) -> int:
-    paths = [Path(a) for a in argv] or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    paths = [Path(a) for a in argv] or course_notebooks()
     for path in paths:
         print(f"executing {path.name} ...", flush=True)
         print(f"  {path.name}: {execute(path):.1f} s", flush=True)

@@ -1,6 +1,7 @@
 """Generate the student notebooks (blanks to fill in, otter-grader checks) from the complete course notebooks.
 
-Usage: python scripts/make_student_notebooks.py [--out DIR]      (default: notebooks/student)
+Usage: python scripts/make_student_notebooks.py [--out DIR]      (default: notebooks/student; DIR is emptied
+first, so a folder holding the source notebooks, or anything else than student notebooks, is refused)
 Run through ``./course.sh student``. The complete, executed notebooks in notebooks/ stay the one
 source: an exercise there is three cells tagged ``exercise-prompt``, ``exercise-solution`` (the code
 between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` is the answer) and ``exercise-check`` (a call of
@@ -23,8 +24,9 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+from helpers.notebooks import PATTERN, PROJECT_ROOT, STUDENT_DIR, course_notebooks
+
+ROOT = PROJECT_ROOT
 OTTER = Path(sys.executable).with_name("otter")
 ASSIGNMENT_CONFIG = """# ASSIGNMENT CONFIG
 init_cell: true
@@ -101,24 +103,59 @@ def tidy(student: nbformat.NotebookNode, source_name: str) -> nbformat.NotebookN
     return student
 
 
-def generate(out: Path) -> list[Path]:
-    """Write the student notebooks and their tests into ``out``; return the files written."""
+RUN_TIME_FILES = {".OTTER_LOG", ".ipynb_checkpoints", "__pycache__"}   # left by students working in the folder
+
+
+class OutputFolderRefused(ValueError):
+    """The output folder holds what emptying it would destroy."""
+
+
+def check_output_folder(out: Path, sources: list[Path]) -> None:
+    """Refuse an output folder that :func:`generate` must not empty: one holding a source notebook, or
+    anything else than what an earlier run wrote there (student notebooks, tests/*.py, run-time files)."""
+    out = out.resolve()
+    held = [s for s in sources if s.resolve().is_relative_to(out)]
+    if held:
+        raise OutputFolderRefused(f"refusing to write into {out}: it holds the source notebooks "
+                         f"{[str(s) for s in held]}, and the output folder is emptied first; "
+                         f"choose an empty or a student folder (default {STUDENT_DIR})")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputFolderRefused(f"refusing to write into {out}: it is not a folder")
+    foreign = [p for p in out.iterdir() if p.name not in RUN_TIME_FILES
+               and not (p.is_file() and p.match(PATTERN))
+               and not (p.is_dir() and p.name == "tests"
+                        and all(q.is_file() and q.suffix in {".py", ".pyc"} or q.name in RUN_TIME_FILES
+                                for q in p.iterdir()))]
+    if foreign:
+        raise OutputFolderRefused(f"refusing to write into {out}: the output folder is emptied first, and it holds "
+                         f"files that are not student notebooks: {sorted(p.name for p in foreign)}; "
+                         f"choose an empty or a student folder (default {STUDENT_DIR})")
+
+
+def generate(out: Path, sources: list[Path] | None = None) -> list[Path]:
+    """Write the student notebooks and their tests into ``out``; return the files written.
+
+    ``out`` is emptied first, so :func:`check_output_folder` refuses a folder that holds anything else.
+    """
+    sources = course_notebooks() if sources is None else sources
+    check_output_folder(out, sources)
     if out.exists():
         shutil.rmtree(out)
     (out / "tests").mkdir(parents=True)
-    written = []
-    for source in SOURCES:
-        nb = nbformat.read(source, as_version=4)
-        if not any("exercise-prompt" in c.metadata.get("tags", []) for c in nb.cells):
-            continue
-        with tempfile.TemporaryDirectory() as tmp:
-            master = Path(tmp) / source.name
-            nbformat.write(otter_master(nb), master)
-            result = subprocess.run([str(OTTER), "assign", str(master), str(Path(tmp) / "dist")],
-                                    capture_output=True, text=True, cwd=tmp)
-            if result.returncode != 0:
-                raise RuntimeError(f"otter assign failed on {source.name}:\n{result.stdout}\n{result.stderr}")
-            student_dir = Path(tmp) / "dist" / "student"
+    masters = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for source in sources:
+            nb = nbformat.read(source, as_version=4)
+            if any("exercise-prompt" in c.metadata.get("tags", []) for c in nb.cells):
+                masters[source] = Path(tmp) / source.stem / source.name
+                masters[source].parent.mkdir()
+                nbformat.write(otter_master(nb), masters[source])
+        _otter_assign(list(masters.values()))
+        written = []
+        for source, master in masters.items():
+            student_dir = master.parent / "dist" / "student"
             student = tidy(nbformat.read(student_dir / source.name, as_version=4), source.name)
             nbformat.write(student, out / source.name)
             written.append(out / source.name)
@@ -128,11 +165,38 @@ def generate(out: Path) -> list[Path]:
     return written
 
 
+# One Python process runs ``otter assign`` on every master notebook: importing otter takes longer than an assign.
+ASSIGN_ALL = """
+import os, sys
+from otter.assign import main
+for master in sys.argv[1:]:
+    print(f"=== otter assign {master}", flush=True)
+    os.chdir(os.path.dirname(master))
+    main(master, os.path.join(os.path.dirname(master), "dist"))
+"""
+
+
+def _otter_assign(masters: list[Path]) -> None:
+    """``otter assign MASTER FOLDER/dist`` for each master notebook, in its own folder, like the command line."""
+    if not masters:
+        return
+    result = subprocess.run([sys.executable, "-c", ASSIGN_ALL, *map(str, masters)], capture_output=True, text=True)
+    if result.returncode != 0:
+        failed = result.stdout.rsplit("=== otter assign ", 1)[-1].splitlines()[0] if "===" in result.stdout else "?"
+        raise RuntimeError(f"otter assign failed on {failed}:\n{result.stdout}\n{result.stderr}")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "notebooks" / "student")
+    parser.add_argument("--out", type=Path, default=STUDENT_DIR,
+                        help="output folder, emptied first (default: notebooks/student); refused if it holds "
+                             "the source notebooks or anything but student notebooks")
     args = parser.parse_args(argv)
-    for path in generate(args.out):
+    try:
+        written = generate(args.out)
+    except OutputFolderRefused as error:
+        parser.error(str(error))
+    for path in written:
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0
 

@@ -44,12 +44,6 @@ def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
     assert "./course.sh test" in ci
 
 
-def test_course_script_runs_fast_mode_tests():
-    script = (ROOT / "course.sh").read_text()
-    test_branch = script[script.index("    test)"):script.index(";;", script.index("    test)"))]
-    assert "EM2VAE_FAST=1" in test_branch and "--nbval-lax" in test_branch and "ruff" in test_branch
-
-
 def test_binder_installs_the_pinned_packages_the_helpers_and_the_data():
     """repo2docker conventions: binder/requirements.txt, runtime.txt and an executable postBuild."""
     binder = ROOT / "binder"

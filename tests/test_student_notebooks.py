@@ -9,8 +9,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-COMMITTED = ROOT / "notebooks" / "student"
+from helpers.notebooks import PROJECT_ROOT, STUDENT_DIR, course_notebooks
+
+ROOT = PROJECT_ROOT
+COMMITTED = STUDENT_DIR
+SOURCES = course_notebooks()
 
 
 def _generator():
@@ -63,12 +66,31 @@ def test_student_notebooks_hold_no_solutions(regenerated: Path) -> None:
         assert stubs and len(stubs) == len(checks), f"{path.name}: {len(stubs)} stubs, {len(checks)} checks"
 
 
-def test_a_stale_student_notebook_is_detected(regenerated: Path, tmp_path: Path) -> None:
-    """The comparison above can fail: one changed character, a missing test file, an extra file."""
-    copy = tmp_path / "student"
-    shutil.copytree(regenerated, copy)
-    target = copy / "01_em_gmm.ipynb"
-    target.write_text(target.read_text().replace("E-step", "E step", 1))
-    (copy / "tests" / "e_step.py").unlink()
-    (copy / "extra.ipynb").write_text("{}")
-    assert _stale(copy, regenerated) == ["01_em_gmm.ipynb", "extra.ipynb", "tests/e_step.py"]
+@pytest.fixture
+def course_copy(tmp_path: Path) -> Path:
+    """A scratch project folder with a copy of one source notebook, so a refusal that fails destroys nothing real."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    shutil.copy(SOURCES[0], folder / SOURCES[0].name)
+    return folder
+
+
+@pytest.mark.parametrize("out", [".", "..", "student/.."], ids=["notebooks", "its-parent", "dot-dot"])
+def test_an_output_folder_holding_the_sources_is_refused_and_left_alone(course_copy: Path, out: str) -> None:
+    """``--out notebooks`` (or a folder above it) would be emptied first: generate refuses before touching it."""
+    generator = _generator()
+    before = sorted(course_copy.parent.rglob("*"))
+    with pytest.raises(generator.OutputFolderRefused, match="holds the source notebooks"):
+        generator.generate(course_copy / out, sources=sorted(course_copy.glob("*.ipynb")))
+    assert sorted(course_copy.parent.rglob("*")) == before
+
+
+def test_an_output_folder_holding_other_files_is_refused_by_the_command(tmp_path: Path, capsys) -> None:
+    generator = _generator()
+    (tmp_path / "thesis.tex").write_text("years of work")
+    (tmp_path / "01_em_gmm.ipynb").write_text("{}")              # what a previous run wrote may go
+    with pytest.raises(SystemExit) as exit_info:
+        generator.main(["--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "thesis.tex" in capsys.readouterr().err
+    assert (tmp_path / "thesis.tex").read_text() == "years of work"

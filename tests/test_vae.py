@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 
 import numpy as np
@@ -64,32 +65,51 @@ def test_model_loss_is_the_mean_of_the_two_shared_terms():
     assert float(model.compute_loss(x, x, out)) == pytest.approx(expected, rel=1e-5)
 
 
-def test_training_entry_point_writes_history_provenance_and_weights(tmp_path):
-    out = tmp_path / "run"
-    assert train.main(["--epochs", "1", "--subset", "256", "--out", str(out)]) == 0
-    history = json.loads((out / "history.json").read_text())
-    provenance = json.loads((out / "provenance.json").read_text())
-    assert len(history) == 1 and {"loss", "val_loss", "reconstruction", "kl"} <= set(history[0])
+@pytest.fixture(scope="module")
+def small_mnist():
+    """MNIST cut to its first 512 training and 512 test images, for the entry point's runs: validating or measuring
+    on all 10,000 test images proves nothing more about writing files and choosing checkpoints than 512 do."""
+    (x_train, y_train), (x_test, y_test) = data.load_mnist()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(train.DATASETS, "mnist", lambda: ((x_train[:512], y_train[:512]), (x_test[:512], y_test[:512])))
+        yield
+
+
+@pytest.fixture(scope="module")
+def trained_run(small_mnist, tmp_path_factory):
+    """The module's one training run through the entry point: 2 epochs, 384 training and 128 validation images."""
+    run = tmp_path_factory.mktemp("train") / "run"
+    assert train.main(["--epochs", "2", "--subset", "512", "--validation-images", "128", "--out", str(run)]) == 0
+    return run
+
+
+def test_training_entry_point_writes_history_provenance_and_weights(trained_run):
+    history = json.loads((trained_run / "history.json").read_text())
+    provenance = json.loads((trained_run / "provenance.json").read_text())
+    assert len(history) == 2 and all({"loss", "val_loss", "reconstruction", "kl"} <= set(row) for row in history)
     assert provenance["command"].startswith("python -m helpers.train") and provenance["recipe"]["seed"] == 0
-    assert (out / "checkpoints" / "epoch-01.weights.h5").exists()
+    assert provenance["recipe"]["train_images"] == 384 and provenance["history"] == history
+    assert sorted(p.name for p in (trained_run / "checkpoints").iterdir()) == ["epoch-01.weights.h5",
+                                                                             "epoch-02.weights.h5"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")     # weights only: no optimizer state to skip
-        vae.load_trained_vae(out / "vae.weights.h5")
+        vae.load_trained_vae(trained_run / "vae.weights.h5")
 
 
-def test_selection_uses_the_validation_split_and_refuses_runs_validated_on_test(tmp_path):
-    run = tmp_path / "run"
-    assert train.main(["--epochs", "2", "--subset", "512", "--validation-images", "128", "--out", str(run)]) == 0
-    assert json.loads((run / "provenance.json").read_text())["recipe"]["train_images"] == 384
-    assert train.main(["--select", str(run), "--out", str(tmp_path / "chosen")]) == 0
+def test_selection_uses_the_validation_split_and_refuses_runs_validated_on_test(small_mnist, trained_run, tmp_path):
+    assert train.main(["--select", str(trained_run), "--out", str(tmp_path / "chosen")]) == 0
     selection = json.loads((tmp_path / "chosen" / "provenance.json").read_text())["selection"]
     assert [row["epoch"] for row in selection["table"]] == [1, 2]
     assert selection["chosen"]["epoch"] == min(selection["table"], key=lambda r: r["validation_loss"])["epoch"]
+    assert set(selection["test_loss"]) == {"loss", "reconstruction", "kl"}
     vae.load_trained_vae(tmp_path / "chosen" / "vae.weights.h5")
-    test_validated = tmp_path / "old"
-    assert train.main(["--epochs", "1", "--subset", "256", "--out", str(test_validated)]) == 0
+    test_validated = tmp_path / "old"                      # the same run, as if trained without --validation-images
+    shutil.copytree(trained_run, test_validated)
+    provenance = json.loads((test_validated / "provenance.json").read_text())
+    provenance["recipe"]["validation_images"] = 0
+    (test_validated / "provenance.json").write_text(json.dumps(provenance))
     with pytest.raises(ValueError, match="validated on the test set"):
-        train.select_checkpoint([test_validated])
+        train.select_checkpoint([trained_run, test_validated])
 
 
 def test_missing_weights_say_how_to_train(tmp_path):
