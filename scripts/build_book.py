@@ -33,9 +33,10 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.notebooks import course_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
-NOTEBOOK_PATTERN = "[0-9][0-9]_*.ipynb"
 SOLUTION_TAG, HIDE_TAG = "exercise-solution", "hide-input"
 # whole-line markers for the tools, not for readers: otter-grader's and nbval's
 MARKER_LINE = re.compile(r"^[ \t]*#[ \t]*(?:(?:BEGIN|END)[ \t]+(?:SOLUTION|QUESTION|TESTS|PROMPT)\b|NBVAL_\w+)"
@@ -54,10 +55,6 @@ class NotebookSummary:
     time: str = ""                 # "About 60 minutes." as the notebook says it
     minutes: int = 0
     objectives: list[str] = field(default_factory=list)
-
-
-def course_notebooks(root: Path = ROOT) -> list[Path]:
-    return sorted((root / "notebooks").glob(NOTEBOOK_PATTERN))
 
 
 def summarize(nb: nbformat.NotebookNode, page: str) -> NotebookSummary:
@@ -144,14 +141,14 @@ def stage(source: Path, root: Path = ROOT) -> list[NotebookSummary]:
         shutil.rmtree(source)
     (source / "notebooks").mkdir(parents=True)
     summaries = []
-    for path in course_notebooks(root):
+    for path in course_notebooks(root / "notebooks"):
         nb = nbformat.read(path, as_version=4)
         page = f"notebooks/{path.stem}"
         summaries.append(summarize(nb, page))
         nbformat.write(book_page(nb), source / f"{page}.ipynb")
 
     student = root / "notebooks" / "student"
-    students = sorted(student.glob(NOTEBOOK_PATTERN))
+    students = course_notebooks(student)
     downloads = source / "downloads" / "student"
     downloads.mkdir(parents=True)
     with zipfile.ZipFile(source / "downloads" / "student-notebooks.zip", "w", zipfile.ZIP_DEFLATED) as archive:

@@ -26,6 +26,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.notebooks import course_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -46,7 +48,7 @@ def load_module(name: str, path: Path):
 
 
 build_book = load_module("build_book", ROOT / "scripts" / "build_book.py")
-NOTEBOOK_PAGES = [f"notebooks/{p.stem}" for p in build_book.course_notebooks()]
+NOTEBOOK_PAGES = [f"notebooks/{p.stem}" for p in course_notebooks()]
 PAGES = ["index", *NOTEBOOK_PAGES, "search", "genindex"]
 
 
@@ -125,7 +127,7 @@ def test_the_build_makes_the_landing_page_and_one_page_per_notebook(site):
         assert (html_dir / f"{page}.html").is_file(), page
     landing = (html_dir / "index.html").read_text()
     text = visible_text(landing)
-    for path in build_book.course_notebooks():
+    for path in course_notebooks():
         summary = build_book.summarize(nbformat.read(path, as_version=4), f"notebooks/{path.stem}")
         assert summary.minutes > 0 and len(summary.objectives) >= 3, (path.name, summary)
         assert summary.title in text and summary.time in text
