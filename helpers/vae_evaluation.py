@@ -31,7 +31,7 @@ from helpers.vae import VAE, keras, layers
 __all__ = [
     "NumpyDecoder", "decoder_log_likelihood", "importance_log_weights", "importance_weighted_bound",
     "reconstruction_nll", "fit_local_q", "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo",
-    "quadrature_log_px",
+    "quadrature_log_px", "gap_split", "posterior_grid",
 ]
 
 
@@ -120,6 +120,33 @@ def latent_grid(t_mean: np.ndarray, t_log_var: np.ndarray, half_width: float = 1
     s = np.exp(0.5 * t_log_var)
     t1 = np.linspace(t_mean[0] - half_width * s[0], t_mean[0] + half_width * s[0], n)
     t2 = np.linspace(t_mean[1] - half_width * s[1], t_mean[1] + half_width * s[1], n)
+    return t1, t2, float((t1[1] - t1[0]) * (t2[1] - t2[0]))
+
+
+def posterior_grid(decoder: keras.Model, x: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray,
+                   extent: float = 5.0, coarse: int = 81, points_per_sd: float = 4.0, max_points: int = 301
+                   ) -> tuple[np.ndarray, np.ndarray, float]:
+    """A 2-D grid that covers the posterior p(t|x) wherever its mass is, not only where q puts it.
+
+    A coarse ``coarse`` x ``coarse`` look over the prior's square [-extent, extent]^2 (joined with q's +-10 sd box)
+    finds every cell whose log p(x, t) is within 30 nats of the largest; the returned grid spans those cells plus a
+    coarse step, joined with q's +-6 sd box, at ``points_per_sd`` points per q-standard-deviation (at most
+    ``max_points`` per axis). Returns the axes t1 (n1,), t2 (n2,) and the area of one cell, as :func:`latent_grid`.
+    """
+    if len(t_mean) != 2:
+        raise ValueError("quadrature over a latent grid is for a 2-D latent space")
+    s = np.exp(0.5 * t_log_var)
+    lo, hi = np.minimum(-extent, t_mean - 10 * s), np.maximum(extent, t_mean + 10 * s)
+    g1, g2 = np.linspace(lo[0], hi[0], coarse), np.linspace(lo[1], hi[1], coarse)
+    T1, T2 = np.meshgrid(g1, g2)
+    t = np.column_stack([T1.ravel(), T2.ravel()])
+    log_joint = decoder_log_likelihood(decoder, x, t) + log_standard_normal(t)
+    near = t[log_joint > log_joint.max() - 30.0]
+    step = np.array([g1[1] - g1[0], g2[1] - g2[0]])
+    box_lo = np.minimum(near.min(axis=0) - step, t_mean - 6 * s)
+    box_hi = np.maximum(near.max(axis=0) + step, t_mean + 6 * s)
+    n = np.minimum(max_points, np.ceil((box_hi - box_lo) / (s.min() / points_per_sd)).astype(int) + 1)
+    t1, t2 = np.linspace(box_lo[0], box_hi[0], n[0]), np.linspace(box_lo[1], box_hi[1], n[1])
     return t1, t2, float((t1[1] - t1[0]) * (t2[1] - t2[0]))
 
 
@@ -221,3 +248,24 @@ class NumpyDecoder:
     def __call__(self, t: np.ndarray) -> np.ndarray:
         """Pixel probabilities sigmoid(logits): (n, D) -> (n, 28, 28); expit cannot overflow far from the codes."""
         return expit(self.logits(t))
+
+
+def gap_split(vae: VAE, x: np.ndarray, half_width: float = 6.0, n: int = 61) -> dict[str, np.ndarray]:
+    """Eqs. 5 and 14-15 for many images: log p(x) and the gap's two parts, each (len(x),), nats per image.
+
+    For each image (28, 28, 1) of ``x``: the quadrature log p(x) on a grid of n x n points, ``half_width``
+    q-standard-deviations around the encoder's q (cheap; blind to posterior mass far from q, which
+    :func:`posterior_grid` finds); ``kl_encoder`` = KL(q || p(t|x)), the whole gap
+    log p(x) - ELBO; ``approximation`` = the KL of the best diagonal Gaussian (:func:`fit_local_q`);
+    ``amortization`` = kl_encoder - approximation, what a better encoder could still gain.
+    """
+    rows = {key: [] for key in ("log_px", "kl_encoder", "approximation", "amortization")}
+    for image in x:
+        t_mean, t_log_var = (np.asarray(a, dtype=np.float64)[0] for a in vae.encoder(image[None], training=False))
+        t1, t2, cell = latent_grid(t_mean, t_log_var, half_width, n)
+        log_px, log_posterior = quadrature_log_px(vae.decoder, image, t1, t2, cell)
+        kl_encoder = kl_q_to_posterior_on_grid(log_posterior, t1, t2, cell, t_mean, t_log_var)
+        kl_best = fit_local_q(log_posterior, t1, t2, cell, t_mean, t_log_var)[2]
+        for key, value in zip(rows, (log_px, kl_encoder, kl_best, kl_encoder - kl_best), strict=True):
+            rows[key].append(value)
+    return {key: np.array(values) for key, values in rows.items()}
