@@ -221,9 +221,30 @@ def path_reversed(t_start, t_end, n):
     return np.array([t_end + a * (t_start - t_end) for a in np.linspace(0, 1, n)])
 
 
+# ----------------------------------------------------------------------------- 06
+
+
+def active_units_right(t_means, threshold):
+    centred = t_means - t_means.mean(axis=0)
+    return int(((centred**2).mean(axis=0) > threshold).sum())
+
+
+def active_units_std(t_means, threshold):
+    return int((t_means.std(axis=0) > threshold).sum())
+
+
+def active_units_per_image(t_means, threshold):
+    return int((t_means.var(axis=1) > threshold).sum())
+
+
+def active_units_uncentred(t_means, threshold):
+    return int(((t_means**2).mean(axis=0) > threshold).sum())
+
+
 RIGHT = {"e_step": e_step_right, "m_step": m_step_right, "q_mu_update": q_mu_right, "elbo_normal_gamma": elbo_right,
          "elbo_monte_carlo": elbo_mc_right, "score_function": score_right, "vae_loss": vae_loss_right,
-         "sampling": sampling_right, "prior_grid": grid_right, "linear_path": path_right}
+         "sampling": sampling_right, "prior_grid": grid_right, "linear_path": path_right,
+         "active_units": active_units_right}
 
 # (exercise, wrong answer, words the feedback must contain)
 WRONG = [
@@ -250,6 +271,9 @@ WRONG = [
     ("prior_grid", grid_no_ppf, "norm.ppf"),
     ("linear_path", path_no_end, "stops short"),
     ("linear_path", path_reversed, "from t_end to t_start"),
+    ("active_units", active_units_std, "np.var, not np.std"),
+    ("active_units", active_units_per_image, "variance of each *row*"),
+    ("active_units", active_units_uncentred, "not centred"),
 ]
 
 
@@ -288,9 +312,10 @@ def test_a_crash_in_the_students_code_is_reported_not_raised():
     assert not feedback.passed and "raised ValueError" in feedback.message and "X @ means" in feedback.message
 
 
-def test_an_unknown_wrong_answer_gets_the_failing_input_expected_and_got():
+def test_an_unknown_wrong_answer_gets_the_input_where_it_is_furthest_off_and_the_worst_element():
     feedback = exercises.check("sampling", lambda t_mean, t_log_var, eps: t_mean + 0.5 * eps)
-    assert "On the input 'a batch of 5 codes'" in feedback.message and "expected" in feedback.message
+    assert "On the input 'a very narrow q (log_var = -30)'" in feedback.message
+    assert "at index (0, 0): expected 0.00123, got -0.488, |difference| 0.489 (tolerance 1.1e-08)" in feedback.message
 
 
 def test_a_wrong_shape_is_named():
