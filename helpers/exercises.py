@@ -546,12 +546,12 @@ def _ppca_elbo_cases() -> list[Case]:
     W, b = rng.normal(size=(d, D)), rng.normal(size=d)
     x, m, v = rng.normal(size=d), rng.normal(size=D), rng.normal(-1.0, 0.5, size=D)
     common = dict(W=W, b=b, sigma2=0.3)
-    return [Case("8 samples", dict(x=x, m=m, v=v, eps=rng.standard_normal((8, D)), **common)),
-            Case("a single sample", dict(x=x, m=m, v=v, eps=rng.standard_normal((1, D)), **common)),
-            Case("a very narrow q (v = -12)", dict(x=x, m=m, v=np.full(D, -12.0),
-                                                   eps=rng.standard_normal((5, D)), **common)),
-            Case("q equal to the prior (KL = 0)", dict(x=x, m=np.zeros(D), v=np.zeros(D),
-                                                        eps=rng.standard_normal((5, D)), **common))]
+    return [Case("8 samples", dict(x=x, m=m, v=v, **common, eps=rng.standard_normal((8, D)))),
+            Case("a single sample", dict(x=x, m=m, v=v, **common, eps=rng.standard_normal((1, D)))),
+            Case("a very narrow q (v = -12)", dict(x=x, m=m, v=np.full(D, -12.0), **common,
+                                                   eps=rng.standard_normal((5, D)))),
+            Case("q equal to the prior (KL = 0)", dict(x=x, m=np.zeros(D), v=np.zeros(D), **common,
+                                                        eps=rng.standard_normal((5, D))))]
 
 
 def _elbo_mc_reference(x, m, v, W, b, sigma2, eps):
