@@ -266,12 +266,14 @@ def _crash_line(error: Exception, fn: Callable) -> str:
 
 
 def _in_place_message(fn: Callable, ex: Exercise, changed: list[str]) -> str:
+    """Which inputs the student's function changed, by the exercise's names and the student's, and what to do."""
     mine = dict(zip(_parameters(ex), _student_names(fn, _parameters(ex)), strict=True))
     named = ", ".join(f"`{name}`" + (f" (your `{mine[name]}`)" if mine[name] != name else "") for name in changed)
     first = mine[changed[0]]
     return (f"Your function changed its input{'s' if len(changed) > 1 else ''} {named} in place. "
-            f"Compute into a new array instead (`{first} = {first} / n` or a new name, not `{first} /= n`, "
-            f"`{first} += ...` or `{first}[...] = ...`): the notebook reuses its inputs after the call.")
+            f"Compute into a new array instead: write `{first} = {first} / ...` or use a new name, because "
+            f"`{first} /= ...`, `{first} += ...` and `{first}[...] = ...` write into the caller's array, which the "
+            f"notebook uses again after the call.")
 
 
 def check(name: str, fn: Callable) -> Feedback:

@@ -581,6 +581,13 @@ def test_a_right_answer_in_another_form_passes(name, answer):
     assert feedback.passed, feedback.message
 
 
+def test_the_courses_tensorflow_result_passes():
+    from helpers import svi
+    feedback = exercises.check("elbo_monte_carlo", lambda x, m, v, W, b, sigma2, eps: svi.elbo_monte_carlo(
+        x, m, v, W, b, sigma2, eps))
+    assert feedback.passed, feedback.message
+
+
 def test_a_wrong_number_of_parameters_is_one_plain_sentence():
     message = exercises.check("e_step", lambda X, pi, mu: None).message
     assert "your function's parameters are (X, pi, mu), but the check calls it with 4 arguments, in this order: " \
