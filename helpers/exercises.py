@@ -1,13 +1,17 @@
 """Graded exercises: instant, specific feedback on a student's implementation of the course's maths.
 
 Each exercise names the function the student writes, the equation it implements and the helper it
-is checked against (the course's reference implementation). :func:`check` runs the student's
-function on several inputs — random ones, a batch of one, extreme values, another dtype — and
+is checked against (the course's reference implementation). :func:`check` calls the student's
+function positionally, in the reference's argument order (so the student may name the parameters
+as they like), on several inputs — random ones, a batch of one, extreme values, another dtype — and
 compares every output with the reference. It never raises: an unfinished stub, a crash, a wrong
-shape or a wrong value each come back as a :class:`Feedback` that says what happened on which input
-and what to do. When the student's outputs match a *known mistake* on every input (a missing
-log-sum-exp, a sign error in the KL, log s where the equation has log s^2, ...), the feedback names
-that mistake. :func:`assert_correct` is the form the notebooks' otter-grader tests call.
+number of parameters, a wrong shape, a wrong value or an input changed in place each come back as
+a :class:`Feedback` that says what happened and what to do. A wrong value is located: the input on
+which the answer is furthest off (relative to the tolerance), and on it the worst element's index,
+the expected and the computed value, their difference and the tolerance. When the student's outputs
+match a *known mistake* on every input (a missing log-sum-exp, a sign error in the KL, log s where
+the equation has log s^2, ...), the feedback names that mistake too. :func:`assert_correct` is the
+form the notebooks' otter-grader tests call.
 
 Light: numpy and scipy only, except the exercises of notebook 03, whose reference (helpers.svi)
 loads TensorFlow when its check first runs.
@@ -16,6 +20,7 @@ loads TensorFlow when its check first runs.
 from __future__ import annotations
 
 import copy
+import inspect
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +35,7 @@ __all__ = ["EXERCISES", "Exercise", "Feedback", "assert_correct", "check", "stud
 
 @dataclass(frozen=True)
 class Case:
-    """One input to try: a short description for the feedback, and the keyword arguments."""
+    """One input to try: a short description for the feedback, and the arguments by the reference's names."""
 
     name: str
     kwargs: dict
@@ -46,7 +51,12 @@ class Mistake:
 
 @dataclass(frozen=True)
 class Exercise:
-    """A function for the student to write, its reference, the inputs to try and the known mistakes."""
+    """A function for the student to write, its reference, the inputs to try and the known mistakes.
+
+    ``outputs`` names the outputs when the reference returns several: the feedback names them, and a
+    student who returns the course's own result type (``gmm.GMMParams``, ``meanfield.NormalGammaFactors``)
+    has them read from its attributes.
+    """
 
     name: str
     title: str
@@ -57,6 +67,7 @@ class Exercise:
     mistakes: list[Mistake] = field(default_factory=list)
     rtol: float = 1e-6
     atol: float = 1e-8
+    outputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,84 +90,249 @@ class _NotStarted(Exception):
     pass
 
 
+class _NotArrays(Exception):
+    """The function returned something that cannot be read as the exercise's output arrays."""
+
+
+# ----------------------------------------------------------------------------- calling the function
+
+
+def _parameters(ex: Exercise) -> list[str]:
+    """The reference's parameter names: the order in which every function is called."""
+    return list(inspect.signature(ex.reference).parameters)
+
+
+def _arity_problem(fn: Callable, names: list[str]) -> str | None:
+    """One plain sentence when ``fn`` cannot take the arguments ``names`` positionally, else None."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):          # a builtin or an object without a readable signature: just try it
+        return None
+    try:
+        signature.bind(*names)
+    except TypeError:
+        return (f"your function's parameters are ({', '.join(signature.parameters)}), but the check calls it "
+                f"with {len(names)} arguments, in this order: {', '.join(names)}. Give it one parameter for each, "
+                f"in that order (the names may differ).")
+    return None
+
+
+def _student_names(fn: Callable, names: list[str]) -> list[str]:
+    """The student's names for the reference's parameters ``names`` (the same where they cannot be read)."""
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return params[:len(names)] + names[len(params):]
+
+
+def _to_array(item) -> np.ndarray:
+    if hasattr(item, "numpy") and not isinstance(item, np.ndarray):        # a TensorFlow or Keras tensor
+        item = item.numpy()
+    try:
+        return np.asarray(item, dtype=float)
+    except (TypeError, ValueError):
+        raise _NotArrays(f"a {type(item).__name__} that numpy cannot read as an array of numbers") from None
+
+
+def _as_arrays(out, outputs: tuple[str, ...] = ()) -> list[np.ndarray]:
+    """A function's result as a list of float arrays, one per output of the exercise.
+
+    With one output, a list or tuple (a loop's rows, say) is that one array. With several, a tuple or
+    list gives one array per element, and an object with attributes named like ``outputs`` (the
+    course's own result types) or a dict with those keys gives those. TensorFlow tensors, 0-d arrays
+    and Python numbers are read as arrays.
+    """
+    if out is None or out is Ellipsis:
+        raise _NotStarted
+    if len(outputs) > 1 and all(hasattr(out, name) for name in outputs):
+        items = [getattr(out, name) for name in outputs]
+    elif len(outputs) > 1 and isinstance(out, dict) and all(name in out for name in outputs):
+        items = [out[name] for name in outputs]
+    elif len(outputs) > 1 and (isinstance(out, tuple | list) or isinstance(out, np.ndarray) and out.ndim > 0):
+        items = list(out)
+    else:
+        items = [out]
+    if any(item is None or item is Ellipsis for item in items):
+        raise _NotStarted
+    return [_to_array(item) for item in items]
+
+
+def _unchanged(before, after) -> bool:
+    """Whether an input is as it was (arrays compared element by element, NaN equal to NaN)."""
+    if isinstance(before, np.ndarray):
+        return np.shape(after) == before.shape and np.array_equal(before, after, equal_nan=before.dtype.kind == "f")
+    try:
+        return bool(before == after)
+    except Exception:                   # noqa: BLE001 - an input that cannot be compared is taken as unchanged
+        return True
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """The student's outputs on one input, and the names of the inputs their function changed in place."""
+
+    arrays: list[np.ndarray]
+    changed: list[str]
+
+
+def _run(fn: Callable, ex: Exercise, case: Case) -> _Outcome:
+    """Call ``fn`` positionally on a copy of the case's arguments; note which of them it changed."""
+    names = _parameters(ex)
+    args = copy.deepcopy([case.kwargs[name] for name in names])
+    with np.errstate(all="ignore"):
+        out = fn(*args)
+    changed = [name for name, arg, mine in zip(names, [case.kwargs[n] for n in names], args, strict=True)
+               if not _unchanged(arg, mine)]
+    return _Outcome(_as_arrays(out, ex.outputs), changed)
+
+
 # ----------------------------------------------------------------------------- comparing outputs
 
 
-def _as_arrays(out) -> list[np.ndarray]:
-    """A function's result as a list of float arrays (a tuple result gives one array per element)."""
-    if out is None or out is Ellipsis:
-        raise _NotStarted
-    items = list(out) if isinstance(out, tuple | list) else [out]
-    if any(item is None or item is Ellipsis for item in items):
-        raise _NotStarted
-    if hasattr(items[0], "numpy") and not isinstance(items[0], np.ndarray):
-        items = [item.numpy() for item in items]
-    return [np.asarray(item, dtype=float) for item in items]
+def _excess(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+    """|got - want| / (atol + rtol |want|) elementwise: above 1 is outside the tolerance.
+
+    0 where the two are equal (equal infinities, NaN where the answer is NaN too), inf where only one is
+    NaN or infinite.
+    """
+    with np.errstate(all="ignore"):
+        ratio = np.abs(got - want) / (atol + rtol * np.abs(want))
+    same = (got == want) | (np.isnan(got) & np.isnan(want))
+    return np.where(same, 0.0, np.where(np.isnan(ratio), np.inf, ratio))
+
+
+def _distance(got: list[np.ndarray], want: list[np.ndarray], rtol: float, atol: float) -> float:
+    """How far off an answer is on one input, in tolerances: at most 1 is right, inf is a wrong count or shape."""
+    if len(got) != len(want) or any(g.shape != w.shape for g, w in zip(got, want, strict=True)):
+        return np.inf
+    return max((float(_excess(g, w, rtol, atol).max()) for g, w in zip(got, want, strict=True) if w.size),
+               default=0.0)
 
 
 def _close(got: list[np.ndarray], want: list[np.ndarray], rtol: float, atol: float) -> bool:
+    return _distance(got, want, rtol, atol) <= 1.0
+
+
+def _two_numbers(want: float, got: float) -> tuple[str, str]:
+    """Both numbers with just enough significant digits (4 at least) to print differently."""
+    for digits in range(4, 18):
+        shown = f"{want:.{digits}g}", f"{got:.{digits}g}"
+        if shown[0] != shown[1]:
+            break
+    return shown
+
+
+def _output_name(ex: Exercise, i: int, n: int) -> str:
+    if n == 1:
+        return ""
+    return f"output `{ex.outputs[i]}`" if len(ex.outputs) == n else f"output {i + 1}"
+
+
+def _locate(got: list[np.ndarray], want: list[np.ndarray], ex: Exercise) -> str:
+    """Where ``got`` is furthest from ``want``: output, worst element's index, both values, gap and tolerance."""
     if len(got) != len(want):
-        return False
-    return all(g.shape == w.shape and np.allclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
-               for g, w in zip(got, want, strict=True))
-
-
-def _show(a: np.ndarray) -> str:
-    return np.array2string(a, precision=4, threshold=8, edgeitems=2, suppress_small=True).replace("\n", "")
-
-
-def _difference(got: list[np.ndarray], want: list[np.ndarray], rtol: float, atol: float) -> str:
-    """What differs between two results, in one sentence."""
-    if len(got) != len(want):
-        return f"expected {len(want)} output(s), got {len(got)}"
+        names = f" ({', '.join(ex.outputs)})" if len(ex.outputs) == len(want) else ""
+        return f"expected {len(want)} outputs{names}, got {len(got)}"
     for i, (g, w) in enumerate(zip(got, want, strict=True)):
-        which = f"output {i + 1}: " if len(want) > 1 else ""
         if g.shape != w.shape:
-            return f"{which}expected shape {w.shape}, got shape {g.shape}"
-        if not np.all(np.isfinite(g)) and np.all(np.isfinite(w)):
-            return f"{which}got NaN or inf where the answer is finite: {_show(g)}"
-        if not np.allclose(g, w, rtol=rtol, atol=atol, equal_nan=True):
-            return f"{which}expected {_show(w)}, got {_show(g)}"
-    return "the outputs differ"
-
-
-def _run(fn: Callable, case: Case):
-    with np.errstate(all="ignore"):
-        return _as_arrays(fn(**copy.deepcopy(case.kwargs)))
+            what = _output_name(ex, i, len(want))
+            return f"{what + ': ' if what else ''}expected shape {w.shape}, got shape {g.shape}"
+    worst = [float(_excess(g, w, ex.rtol, ex.atol).max()) if w.size else 0.0 for g, w in zip(got, want, strict=True)]
+    i = int(np.argmax(worst))
+    excess = _excess(got[i], want[i], ex.rtol, ex.atol)
+    index = np.unravel_index(int(np.argmax(excess)), want[i].shape)
+    expected, computed = float(want[i][index]), float(got[i][index])
+    shown = _two_numbers(expected, computed)
+    where = " ".join(filter(None, [_output_name(ex, i, len(want)),
+                                   f"at index ({', '.join(str(int(k)) for k in index)})" if index else ""]))
+    note = " (NaN or inf where the answer is finite)" if np.isfinite(expected) and not np.isfinite(computed) else ""
+    return (f"{where + ': ' if where else ''}expected {shown[0]}, got {shown[1]}, "
+            f"|difference| {abs(computed - expected):.3g} (tolerance {ex.atol + ex.rtol * abs(expected):.2g}){note}")
 
 
 # ----------------------------------------------------------------------------- the check
+
+
+def _crash_line(error: Exception, fn: Callable) -> str:
+    """The line of the student's code where ``error`` was raised (else the last line outside this module)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    code = getattr(fn, "__code__", None)
+    theirs = [f for f in frames if code is not None and f.filename == code.co_filename]
+    outside = [f for f in frames if f.filename != __file__]
+    where = (theirs or outside or frames)[-1]
+    return f"line {where.lineno}: `{where.line}`"
+
+
+def _in_place_message(fn: Callable, ex: Exercise, changed: list[str]) -> str:
+    """Which inputs the student's function changed, by the exercise's names and the student's, and what to do."""
+    mine = dict(zip(_parameters(ex), _student_names(fn, _parameters(ex)), strict=True))
+    named = ", ".join(f"`{name}`" + (f" (your `{mine[name]}`)" if mine[name] != name else "") for name in changed)
+    first = mine[changed[0]]
+    return (f"Your function changed its input{'s' if len(changed) > 1 else ''} {named} in place. "
+            f"Compute into a new array instead: write `{first} = {first} / ...` or use a new name, because "
+            f"`{first} /= ...`, `{first} += ...` and `{first}[...] = ...` write into the caller's array, which the "
+            f"notebook uses again after the call.")
 
 
 def check(name: str, fn: Callable) -> Feedback:
     """Check the student's ``fn`` against exercise ``name``'s reference. Never raises; returns Feedback."""
     ex = EXERCISES[name]
     cases = ex.cases()
-    try:
-        got = [_run(fn, case) for case in cases]
-    except (_NotStarted, NotImplementedError):
-        return Feedback(name, False, f"{ex.title}: not implemented yet. Replace the `...` in `{ex.signature}` "
-                                     f"with your code, run that cell, then run this check again.", not_started=True)
-    except Exception as error:          # a crash in the student's code is feedback, not a crash of the notebook
-        where = traceback.extract_tb(error.__traceback__)[-1]
-        return Feedback(name, False, f"{ex.title}: your function raised {type(error).__name__}: {error} "
-                                     f"(line {where.lineno}: `{where.line}`) on the input "
-                                     f"{_first_case_failing(fn, cases)}. Hint: {ex.hint}")
-    want = [_run(ex.reference, case) for case in cases]
-    failing = [i for i, (g, w) in enumerate(zip(got, want, strict=True)) if not _close(g, w, ex.rtol, ex.atol)]
-    if not failing:
+    problem = _arity_problem(fn, _parameters(ex))
+    if problem:
+        return Feedback(name, False, f"{ex.title}: not yet. The signature is `{ex.signature}`: {problem}")
+    outcomes = []
+    for case in cases:
+        try:
+            outcomes.append(_run(fn, ex, case))
+        except (_NotStarted, NotImplementedError):
+            return Feedback(name, False, f"{ex.title}: not implemented yet. Replace the `...` in `{ex.signature}` "
+                                         f"with your code, run that cell, then run this check again (if you have, "
+                                         f"check that it ends with `return`).", not_started=True)
+        except _NotArrays as error:
+            return Feedback(name, False, f"{ex.title}: not yet. On the input '{case.name}' your function returned "
+                                         f"{error}; the signature is `{ex.signature}`.")
+        except Exception as error:          # a crash in the student's code is feedback, not a crash of the notebook
+            return Feedback(name, False, f"{ex.title}: your function raised {type(error).__name__}: {error} "
+                                         f"({_crash_line(error, fn)}) on the input '{case.name}'. Hint: {ex.hint}")
+    got = [outcome.arrays for outcome in outcomes]
+    want = [_run(ex.reference, ex, case).arrays for case in cases]
+    distances = [_distance(g, w, ex.rtol, ex.atol) for g, w in zip(got, want, strict=True)]
+    changed = next((outcome.changed for outcome in outcomes if outcome.changed), [])
+    if max(distances) <= 1.0 and not changed:
         return Feedback(name, True, f"{ex.title}: correct on all {len(cases)} inputs "
                                     f"({', '.join(case.name for case in cases)}). Well done.")
+    parts = [f"{ex.title}: not yet."]
+    if changed:
+        parts.append(_in_place_message(fn, ex, changed))
+        if max(distances) <= 1.0:
+            parts.append("Your outputs are right.")
+            return Feedback(name, False, " ".join(parts))
+    mistake = _matching_mistake(ex, cases, got)
+    if mistake is not None:
+        parts.append(mistake.hint)
+    i = int(np.argmax(distances))
+    n_wrong = sum(d > 1.0 for d in distances)
+    which = ("the only input your answer gets wrong" if n_wrong == 1
+             else f"furthest off of the {n_wrong} inputs your answer gets wrong")
+    parts.append(f"On the input '{cases[i].name}' ({which}): {_locate(got[i], want[i], ex)}.")
+    if mistake is None:
+        parts.append(f"Hint: {ex.hint}")
+    return Feedback(name, False, " ".join(parts))
+
+
+def _matching_mistake(ex: Exercise, cases: list[Case], got: list[list[np.ndarray]]) -> Mistake | None:
+    """The catalogued mistake whose outputs the student's match on every input, if any."""
     for mistake in ex.mistakes:
         try:
-            wrong = [_run(mistake.answer, case) for case in cases]
+            wrong = [_run(mistake.answer, ex, case).arrays for case in cases]
         except Exception:           # noqa: BLE001 - a catalogued mistake that cannot run here matches nothing
             continue
         if all(_close(g, w, ex.rtol, ex.atol) for g, w in zip(got, wrong, strict=True)):
-            return Feedback(name, False, f"{ex.title}: not yet. {mistake.hint}")
-    i = failing[0]
-    return Feedback(name, False, f"{ex.title}: not yet. On the input '{cases[i].name}': "
-                                 f"{_difference(got[i], want[i], ex.rtol, ex.atol)}. Hint: {ex.hint}")
+            return mistake
+    return None
 
 
 def student_or_course(name: str, fn: Callable, course_fn: Callable) -> Callable:
@@ -166,15 +342,6 @@ def student_or_course(name: str, fn: Callable, course_fn: Callable) -> Callable:
         return fn
     print(f"Your {EXERCISES[name].signature.split('(')[0]} is not finished yet: the cells below use the course's.")
     return course_fn
-
-
-def _first_case_failing(fn: Callable, cases: list[Case]) -> str:
-    for case in cases:
-        try:
-            _run(fn, case)
-        except Exception:           # noqa: BLE001 - we only want to know which input
-            return f"'{case.name}'"
-    return "one of the inputs"
 
 
 def assert_correct(name: str, fn: Callable) -> Feedback:
@@ -229,6 +396,18 @@ def _e_step_normalised_over_points(X, weights, means, covariances):
     return np.exp(log_joint - distributions.logsumexp(log_joint, axis=0)[None, :])
 
 
+def _e_step_without_log_det(X, weights, means, covariances):
+    """log N(x | mu, Sigma) without its -1/2 log|Sigma_k|, which differs between the components."""
+    log_det = np.linalg.slogdet(covariances)[1]
+    log_joint = np.log(weights) + distributions.log_normal_full(X, means, covariances) + 0.5 * log_det
+    return np.exp(log_joint - distributions.logsumexp(log_joint, axis=1)[:, None])
+
+
+def _e_step_diagonal_covariance(X, weights, means, covariances):
+    """Only the variances on the diagonal of each Sigma_k used, the correlations dropped."""
+    return _e_step_reference(X, weights, means, covariances * np.eye(X.shape[1]))
+
+
 def _responsibility_cases() -> list[Case]:
     rng = np.random.default_rng(2)
     X, _ = gmm.sample_mixture(gmm.demo_mixture(), 30, rng)
@@ -270,6 +449,11 @@ def _m_step_uncentred(X, resp, reg_covar):
     return weights, means, covs + reg_covar * np.eye(X.shape[1])
 
 
+def _m_step_diagonal_covariance(X, resp, reg_covar):
+    weights, means, covariances = _m_step_reference(X, resp, reg_covar)
+    return weights, means, covariances * np.eye(X.shape[1])
+
+
 # ============================================================================= notebook 02: mean-field
 
 
@@ -305,6 +489,16 @@ def _q_mu_precision_prior_not_scaled(x, prior, q):
     return mean, prior.lambda0 + len(x) * q.expected_tau
 
 
+def _q_mu_variance_not_precision(x, prior, q):
+    mean, precision = _q_mu_reference(x, prior, q)
+    return mean, 1.0 / precision
+
+
+def _q_mu_prior_mean_unweighted(x, prior, q):
+    _, precision = _q_mu_reference(x, prior, q)
+    return (prior.mu0 + np.sum(x)) / (prior.lambda0 + len(x)), precision
+
+
 def _elbo_reference(x, prior, q):
     return meanfield.elbo_normal_gamma(x, prior, q)
 
@@ -333,6 +527,18 @@ def _elbo_without_entropy(x, prior, q):
     return meanfield.elbo_normal_gamma(x, prior, q) - entropy / len(x)
 
 
+def _elbo_gamma_scale_is_rate(x, prior, q):
+    """H[q(tau)] from scipy's gamma(a, scale=b), though b is a rate (scale = 1 / b)."""
+    from scipy.stats import gamma
+    wrong = gamma.entropy(q.a, scale=q.b) - gamma.entropy(q.a, scale=1.0 / q.b)
+    return meanfield.elbo_normal_gamma(x, prior, q) + wrong / len(x)
+
+
+def _elbo_normal_scale_is_variance(x, prior, q):
+    """H[q(mu)] from scipy's norm(scale=1 / precision), a variance where scale is a standard deviation."""
+    return meanfield.elbo_normal_gamma(x, prior, q) - 0.5 * np.log(q.precision) / len(x)
+
+
 # ============================================================================= notebook 03: SVI
 
 
@@ -342,12 +548,12 @@ def _ppca_elbo_cases() -> list[Case]:
     W, b = rng.normal(size=(d, D)), rng.normal(size=d)
     x, m, v = rng.normal(size=d), rng.normal(size=D), rng.normal(-1.0, 0.5, size=D)
     common = dict(W=W, b=b, sigma2=0.3)
-    return [Case("8 samples", dict(x=x, m=m, v=v, eps=rng.standard_normal((8, D)), **common)),
-            Case("a single sample", dict(x=x, m=m, v=v, eps=rng.standard_normal((1, D)), **common)),
-            Case("a very narrow q (v = -12)", dict(x=x, m=m, v=np.full(D, -12.0),
-                                                   eps=rng.standard_normal((5, D)), **common)),
-            Case("q equal to the prior (KL = 0)", dict(x=x, m=np.zeros(D), v=np.zeros(D),
-                                                        eps=rng.standard_normal((5, D)), **common))]
+    return [Case("8 samples", dict(x=x, m=m, v=v, **common, eps=rng.standard_normal((8, D)))),
+            Case("a single sample", dict(x=x, m=m, v=v, **common, eps=rng.standard_normal((1, D)))),
+            Case("a very narrow q (v = -12)", dict(x=x, m=m, v=np.full(D, -12.0), **common,
+                                                   eps=rng.standard_normal((5, D)))),
+            Case("q equal to the prior (KL = 0)", dict(x=x, m=np.zeros(D), v=np.zeros(D), **common,
+                                                        eps=rng.standard_normal((5, D))))]
 
 
 def _elbo_mc_reference(x, m, v, W, b, sigma2, eps):
@@ -376,6 +582,15 @@ def _elbo_mc_without_kl(x, m, v, W, b, sigma2, eps):
 
 def _elbo_mc_averaged(x, m, v, W, b, sigma2, eps):
     return np.mean(_elbo_mc_reference(x, m, v, W, b, sigma2, eps))
+
+
+def _elbo_mc_summed(x, m, v, W, b, sigma2, eps):
+    return np.sum(_elbo_mc_reference(x, m, v, W, b, sigma2, eps))
+
+
+def _elbo_mc_kl_mean_over_dimensions(x, m, v, W, b, sigma2, eps):
+    t = m + np.exp(0.5 * v) * eps
+    return _gaussian_log_lik(x, t, W, b, sigma2) + 0.5 * np.mean(1 + v - m**2 - np.exp(v))
 
 
 def _score_cases() -> list[Case]:
@@ -412,6 +627,10 @@ def _score_without_half(f, t, m, v):
 
 def _score_without_f(f, t, m, v):
     return _score_parts(np.ones_like(f), t, m, v, (t - m) * np.exp(-v), 0.5 * ((t - m) ** 2 * np.exp(-v) - 1))
+
+
+def _score_v_as_variance(f, t, m, v):
+    return _score_parts(f, t, m, v, (t - m) / v, 0.5 * ((t - m) ** 2 / v - 1))
 
 
 # ============================================================================= notebook 04: the VAE
@@ -467,6 +686,26 @@ def _vae_loss_without_kl(x, logits, t_mean, t_log_var):
     return distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float))
 
 
+def _vae_loss_batch_mean(x, logits, t_mean, t_log_var):
+    return np.mean(_vae_loss_reference(x, logits, t_mean, t_log_var))
+
+
+def _vae_loss_batch_sum(x, logits, t_mean, t_log_var):
+    return np.sum(_vae_loss_reference(x, logits, t_mean, t_log_var))
+
+
+def _vae_loss_kl_mean_over_dimensions(x, logits, t_mean, t_log_var):
+    m, log_var = np.asarray(t_mean, float), np.asarray(t_log_var, float)
+    kl = -0.5 * np.mean(1 + log_var - m**2 - np.exp(log_var), axis=-1)
+    return distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float)) + kl
+
+
+def _vae_loss_log_var_as_variance(x, logits, t_mean, t_log_var):
+    m, var = np.asarray(t_mean, float), np.asarray(t_log_var, float)
+    kl = -0.5 * np.sum(1 + np.log(var) - m**2 - var, axis=-1)
+    return distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float)) + kl
+
+
 def _sampling_cases() -> list[Case]:
     rng = np.random.default_rng(7)
     mean, log_var = rng.normal(size=(5, 2)), rng.normal(-1, 1, size=(5, 2))
@@ -491,6 +730,10 @@ def _sampling_log_var_as_scale(t_mean, t_log_var, eps):
 
 def _sampling_without_mean(t_mean, t_log_var, eps):
     return np.exp(0.5 * t_log_var) * eps
+
+
+def _sampling_sqrt_of_log_var(t_mean, t_log_var, eps):
+    return t_mean + np.sqrt(t_log_var) * eps
 
 
 # ============================================================================= notebook 05: the latent space
@@ -585,7 +828,13 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("These are the log-responsibilities: exponentiate them (rows of r must sum to 1).",
                  _e_step_in_log_space),
          Mistake("You normalised over the points (axis=0) instead of over the components (axis=1): "
-                 "q(t_n) is a distribution over k for each point n.", _e_step_normalised_over_points)]),
+                 "q(t_n) is a distribution over k for each point n.", _e_step_normalised_over_points),
+         Mistake("The log-determinant is missing: log N(x | mu_k, Sigma_k) has -1/2 log|Sigma_k|, which differs "
+                 "from component to component, so it does not cancel in the normalisation.",
+                 _e_step_without_log_det),
+         Mistake("You used only the diagonal of each covariance: Sigma_k is a full matrix, so use "
+                 "distributions.log_normal_full(X, means, covariances) with the whole Sigma_k.",
+                 _e_step_diagonal_covariance)]),
     Exercise(
         "m_step", "Exercise 1.2, the M-step (eq. 9)",
         "m_step_parameters(X, resp, reg_covar) -> (weights (K,), means (K, d), covariances (K, d, d))",
@@ -599,7 +848,10 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("The covariance floor is missing: add reg_covar times the identity to every Sigma_k.",
                  _m_step_without_floor),
          Mistake("Your covariances are E[x x^T], not centred: use (x_n - mu_k)(x_n - mu_k)^T with the new mu_k.",
-                 _m_step_uncentred)]),
+                 _m_step_uncentred),
+         Mistake("Your covariances are diagonal: Sigma_k is the full weighted outer product "
+                 "sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N_k, correlations included.", _m_step_diagonal_covariance)],
+        outputs=("weights", "means", "covariances")),
     Exercise(
         "q_mu_update", "Exercise 2.1, the CAVI update of q(mu) (eq. 11)",
         "q_mu_update(x, prior, q) -> (mean, precision)",
@@ -611,8 +863,12 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("The prior is missing: the mean is (lambda0 mu0 + N xbar) / (lambda0 + N) and the precision "
                  "(lambda0 + N) E[tau].", _q_mu_ignoring_prior),
          Mistake("The prior's precision is lambda0 * tau, not lambda0: it is scaled by E[tau] too, "
-                 "(lambda0 + N) * E[tau].", _q_mu_precision_prior_not_scaled)],
-        rtol=1e-9),
+                 "(lambda0 + N) * E[tau].", _q_mu_precision_prior_not_scaled),
+         Mistake("You returned the variance of q(mu), 1 / ((lambda0 + N) E[tau]): return its precision "
+                 "(lambda0 + N) E[tau].", _q_mu_variance_not_precision),
+         Mistake("The prior mean is weighted by lambda0 in the new mean: (lambda0 mu0 + N xbar) / (lambda0 + N).",
+                 _q_mu_prior_mean_unweighted)],
+        rtol=1e-9, outputs=("mean", "precision")),
     Exercise(
         "elbo_normal_gamma", "Exercise 2.2, the ELBO (eq. 6) of q(mu) q(tau)",
         "elbo(x, prior, q) -> float, nats per data point",
@@ -626,7 +882,13 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("mu is treated as fixed at its mean: under q(mu), E[(x_n - mu)^2] = (x_n - m)^2 + 1/precision, "
                  "and the same variance enters E[(mu - mu0)^2].", _elbo_mu_at_its_mean),
          Mistake("The entropies of q(mu) and q(tau) are missing: L = E_q[log p(x, mu, tau)] - E_q[log q] (eq. 6).",
-                 _elbo_without_entropy)],
+                 _elbo_without_entropy),
+         Mistake("scipy's gamma takes a *scale*, but b is a rate: Gamma(tau | a, b) is gamma(a, scale=1 / b), so "
+                 "H[q(tau)] is gamma(q.a, scale=1 / q.b).entropy(), not gamma(q.a, scale=q.b).",
+                 _elbo_gamma_scale_is_rate),
+         Mistake("scipy's norm takes the standard deviation as scale, not the variance: q(mu) is "
+                 "norm(q.mean, scale=1 / sqrt(q.precision)), so H[q(mu)] = 1/2 log(2 pi e / precision).",
+                 _elbo_normal_scale_is_variance)],
         rtol=1e-9),
     Exercise(
         "elbo_monte_carlo", "Exercise 3.1, the reparameterized Monte Carlo ELBO (eqs. 16-17)",
@@ -640,7 +902,11 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("The KL term is missing: subtract KL(q || N(0, I)) = -1/2 sum_j (1 + v_j - m_j^2 - exp(v_j)).",
                  _elbo_mc_without_kl),
          Mistake("You returned the average over the samples: return one estimate per sample, shape (S,), so that "
-                 "their spread gives the estimate's error.", _elbo_mc_averaged)],
+                 "their spread gives the estimate's error.", _elbo_mc_averaged),
+         Mistake("You summed over the samples: return one estimate per sample, shape (S,); their mean is the "
+                 "estimate.", _elbo_mc_summed),
+         Mistake("The KL is a *sum* over the D latent dimensions, not a mean: KL = -1/2 sum_j (1 + v_j - m_j^2 - "
+                 "exp(v_j)).", _elbo_mc_kl_mean_over_dimensions)],
         rtol=1e-9),
     Exercise(
         "score_function", "Exercise 3.2, the score-function gradient",
@@ -655,7 +921,9 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("The factor 1/2 in d log q / dv is missing: log q has -v/2 - (t - m)^2 / (2 e^v).",
                  _score_without_half),
          Mistake("f is missing: the estimator averages f(t_s) times the score; the score alone has mean zero.",
-                 _score_without_f)],
+                 _score_without_f),
+         Mistake("v is the log-variance, not the variance: q's variance is exp(v), so d log q/dm = (t - m) / exp(v), "
+                 "and the derivative is taken with respect to v: ((t - m)^2 / exp(v) - 1) / 2.", _score_v_as_variance)],
         rtol=1e-9),
     Exercise(
         "vae_loss", "Exercise 4.2, the VAE loss (eqs. 16-17)",
@@ -671,7 +939,14 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  _vae_loss_kl_sign),
          Mistake("t_log_var is log s^2, not log s: in eq. 17 it enters as log s^2 and s^2 = exp(t_log_var).",
                  _vae_loss_log_std),
-         Mistake("The KL term is missing: add KL(q(t|x) || N(0, I)) (eq. 17).", _vae_loss_without_kl)],
+         Mistake("The KL term is missing: add KL(q(t|x) || N(0, I)) (eq. 17).", _vae_loss_without_kl),
+         Mistake("You averaged over the batch: return one loss per image, shape (batch,); Keras takes the mean over "
+                 "the batch itself.", _vae_loss_batch_mean),
+         Mistake("You summed over the batch: return one loss per image, shape (batch,).", _vae_loss_batch_sum),
+         Mistake("The KL is a *sum* over the latent dimensions, not a mean: "
+                 "-1/2 sum_j (1 + log s_j^2 - m_j^2 - s_j^2).", _vae_loss_kl_mean_over_dimensions),
+         Mistake("t_log_var is already log s^2, not the variance s^2: use it as it is for log s^2, and "
+                 "s^2 = exp(t_log_var).", _vae_loss_log_var_as_variance)],
         rtol=1e-5, atol=1e-3),
     Exercise(
         "sampling", "Exercise 4.1, the sampling layer (the reparameterization trick)",
@@ -681,7 +956,9 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
         [Mistake("exp(t_log_var) is the variance s^2: the sample needs the standard deviation s = exp(t_log_var / 2).",
                  _sampling_variance_not_std),
          Mistake("t_log_var is a log-variance, not a scale: s = exp(t_log_var / 2).", _sampling_log_var_as_scale),
-         Mistake("The mean is missing: t = m + s * eps.", _sampling_without_mean)]),
+         Mistake("The mean is missing: t = m + s * eps.", _sampling_without_mean),
+         Mistake("t_log_var is the log of the variance, not the variance: s = exp(t_log_var / 2), "
+                 "not sqrt(t_log_var).", _sampling_sqrt_of_log_var)]),
     Exercise(
         "prior_grid", "Exercise 5.1, the inverse-CDF grid of the prior",
         "prior_grid(n, coverage) -> (n,)",

@@ -6,12 +6,17 @@ catalogued in helpers.exercises, so a catalogue entry that no longer matches its
 
 from __future__ import annotations
 
+import inspect
+import re
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.special import gammaln, logsumexp
-from scipy.stats import gamma, norm
+from scipy.stats import gamma, multivariate_normal, norm
 
-from helpers import exercises
+from helpers import exercises, gmm, meanfield
 from helpers.distributions import log_normal_full
 
 
@@ -41,6 +46,36 @@ def e_step_no_weights(X, weights, means, covariances):
     return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
 
 
+def e_step_no_log_det(X, weights, means, covariances):
+    columns = []
+    for mu, cov in zip(means, covariances, strict=True):
+        diff = X - mu
+        columns.append(-0.5 * np.sum(diff @ np.linalg.inv(cov) * diff, axis=1) - X.shape[1] / 2 * np.log(2 * np.pi))
+    log_joint = np.log(weights) + np.stack(columns, axis=1)
+    return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+
+
+def e_step_diagonal(X, weights, means, covariances):
+    columns = [np.atleast_1d(multivariate_normal(mu, np.diag(np.diag(cov))).logpdf(X))
+               for mu, cov in zip(means, covariances, strict=True)]
+    log_joint = np.log(weights) + np.stack(columns, axis=1)
+    return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+
+
+def e_step_renamed(X, pi, mu, Sigma):
+    log_joint = np.log(pi) + log_normal_full(X, mu, Sigma)
+    return np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+
+
+def e_step_list_of_rows(X, weights, means, covariances):
+    rows = []
+    for x in X:
+        joint = [np.log(w) + multivariate_normal(mu, cov).logpdf(x)
+                 for w, mu, cov in zip(weights, means, covariances, strict=True)]
+        rows.append(list(np.exp(np.array(joint) - logsumexp(joint))))
+    return rows
+
+
 def m_step_right(X, resp, reg_covar):
     nk = resp.sum(axis=0)
     means = resp.T @ X / nk[:, None]
@@ -57,6 +92,34 @@ def m_step_divided_by_n(X, resp, reg_covar):
 
 def m_step_no_floor(X, resp, reg_covar):
     return m_step_right(X, resp, 0.0)
+
+
+def m_step_diagonal(X, resp, reg_covar):
+    nk = resp.sum(axis=0)
+    means = resp.T @ X / nk[:, None]
+    variances = np.stack([resp[:, k] @ (X - means[k]) ** 2 / nk[k] for k in range(len(nk))])
+    return nk / len(X), means, np.stack([np.diag(v + reg_covar) for v in variances])
+
+
+def m_step_counts(X, resp, reg_covar):
+    _, means, covs = m_step_right(X, resp, reg_covar)
+    return resp.sum(axis=0), means, covs
+
+
+def m_step_in_place(X, resp, reg_covar):
+    nk = resp.sum(axis=0)
+    resp /= nk
+    means = resp.T @ X
+    covs = np.stack([(resp[:, k, None] * (X - means[k])).T @ (X - means[k]) for k in range(len(nk))])
+    return nk / len(X), means, covs + reg_covar * np.eye(X.shape[1])
+
+
+def m_step_as_a_list(X, resp, reg_covar):
+    return list(m_step_right(X, resp, reg_covar))
+
+
+def m_step_course_type(X, resp, reg_covar):
+    return gmm.m_step(X, resp, reg_covar)
 
 
 # ----------------------------------------------------------------------------- 02
@@ -76,7 +139,20 @@ def q_mu_no_prior(x, prior, q):
     return x.mean(), len(x) * q.a / q.b
 
 
-def _elbo(x, prior, q, e_log_tau=None, var_mu=None, per_point=True, entropy=True):
+def q_mu_variance(x, prior, q):
+    n = len(x)
+    return (prior.lambda0 * prior.mu0 + x.sum()) / (prior.lambda0 + n), 1 / ((prior.lambda0 + n) * q.a / q.b)
+
+
+def q_mu_course_type(x, prior, q):
+    return meanfield.update_q_mu(x, prior, q)
+
+
+def q_mu_one_array(x, prior, q):
+    return np.array(q_mu_right(x, prior, q))
+
+
+def _elbo(x, prior, q, e_log_tau=None, var_mu=None, per_point=True, entropy=True, gamma_scale=None, normal_scale=None):
     n = len(x)
     e_tau = q.a / q.b
     e_log_tau = q.expected_log_tau if e_log_tau is None else e_log_tau
@@ -87,7 +163,9 @@ def _elbo(x, prior, q, e_log_tau=None, var_mu=None, per_point=True, entropy=True
              + prior.a * np.log(prior.b) - gammaln(prior.a)
              + (prior.a - 1) * e_log_tau - prior.b * e_tau)
     if entropy:
-        value += 0.5 * (1 + np.log(2 * np.pi) - np.log(q.precision)) + gamma(q.a, scale=1 / q.b).entropy()
+        gamma_scale = 1 / q.b if gamma_scale is None else gamma_scale
+        normal_scale = np.sqrt(1 / q.precision) if normal_scale is None else normal_scale
+        value += norm(q.mean, normal_scale).entropy() + gamma(q.a, scale=gamma_scale).entropy()
     return value / n if per_point else value
 
 
@@ -105,6 +183,18 @@ def elbo_log_of_mean(x, prior, q):
 
 def elbo_mu_fixed(x, prior, q):
     return _elbo(x, prior, q, var_mu=0.0)
+
+
+def elbo_gamma_scale_b(x, prior, q):
+    return _elbo(x, prior, q, gamma_scale=q.b)
+
+
+def elbo_norm_scale_variance(x, prior, q):
+    return _elbo(x, prior, q, normal_scale=1 / q.precision)
+
+
+def elbo_0d_array(x, prior, q):
+    return np.array(_elbo(x, prior, q))
 
 
 # ----------------------------------------------------------------------------- 03
@@ -130,6 +220,21 @@ def elbo_mc_plus_kl(x, m, v, W, b, sigma2, eps):
     return _log_lik(x, t, W, b, sigma2) - 0.5 * np.sum(1 + v - m**2 - np.exp(v))
 
 
+def elbo_mc_mean_over_samples(x, m, v, W, b, sigma2, eps):
+    return np.mean(elbo_mc_right(x, m, v, W, b, sigma2, eps))
+
+
+def elbo_mc_kl_mean(x, m, v, W, b, sigma2, eps):
+    t = m + np.exp(v / 2) * eps
+    return _log_lik(x, t, W, b, sigma2) + 0.5 * np.mean(1 + v - m**2 - np.exp(v))
+
+
+def elbo_mc_in_place(x, m, v, W, b, sigma2, eps):
+    eps *= np.exp(v / 2)
+    eps += m
+    return _log_lik(x, eps, W, b, sigma2) + 0.5 * np.sum(1 + v - m**2 - np.exp(v))
+
+
 def score_right(f, t, m, v):
     dm = (t - m) / np.exp(v)
     dv = 0.5 * ((t - m) ** 2 / np.exp(v) - 1)
@@ -145,6 +250,12 @@ def score_no_half(f, t, m, v):
 def score_wrong_sign(f, t, m, v):
     dm = (m - t) / np.exp(v)
     dv = 0.5 * ((t - m) ** 2 / np.exp(v) - 1)
+    return np.concatenate([(f[:, None] * dm).mean(0), (f[:, None] * dv).mean(0)])
+
+
+def score_v_as_variance(f, t, m, v):
+    dm = (t - m) / v
+    dv = 0.5 * ((t - m) ** 2 / v - 1)
     return np.concatenate([(f[:, None] * dm).mean(0), (f[:, None] * dv).mean(0)])
 
 
@@ -182,6 +293,16 @@ def vae_loss_log_s(x, logits, t_mean, t_log_var):
     return bce.reshape(len(x), -1).sum(axis=1) + kl
 
 
+def vae_loss_batch_mean(x, logits, t_mean, t_log_var):
+    return np.mean(vae_loss_right(x, logits, t_mean, t_log_var))
+
+
+def vae_loss_log_var_as_variance(x, logits, t_mean, t_log_var):
+    bce = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
+    kl = -0.5 * np.sum(1 + np.log(t_log_var) - t_mean**2 - t_log_var, axis=1)
+    return bce.reshape(len(x), -1).sum(axis=1) + kl
+
+
 def sampling_right(t_mean, t_log_var, eps):
     return t_mean + np.exp(0.5 * t_log_var) * eps
 
@@ -192,6 +313,15 @@ def sampling_variance(t_mean, t_log_var, eps):
 
 def sampling_sqrt(t_mean, t_log_var, eps):
     return t_mean + np.sqrt(np.abs(t_log_var)) * eps
+
+
+def sampling_sqrt_of_log_var(t_mean, t_log_var, eps):
+    return t_mean + np.sqrt(t_log_var) * eps
+
+
+def sampling_in_place(t_mean, t_log_var, eps):
+    t_mean += np.exp(0.5 * t_log_var) * eps
+    return t_mean
 
 
 # ----------------------------------------------------------------------------- 05
@@ -209,6 +339,10 @@ def grid_no_ppf(n, coverage):
     return np.linspace(0.5 - coverage / 2, 0.5 + coverage / 2, n)
 
 
+def grid_coverage_as_tail(n, coverage):
+    return norm.ppf(np.linspace(coverage, 1 - coverage, n))
+
+
 def path_right(t_start, t_end, n):
     return np.array([t_start + a * (t_end - t_start) for a in np.linspace(0, 1, n)])
 
@@ -221,42 +355,89 @@ def path_reversed(t_start, t_end, n):
     return np.array([t_end + a * (t_start - t_end) for a in np.linspace(0, 1, n)])
 
 
+def path_transposed(t_start, t_end, n):
+    return np.stack([np.linspace(s, e, n) for s, e in zip(t_start, t_end, strict=True)])
+
+
+def path_as_a_list(t_start, t_end, n):
+    return [t_start + k / (n - 1) * (t_end - t_start) for k in range(n)]
+
+
+# ----------------------------------------------------------------------------- 06
+
+
+def active_units_right(t_means, threshold):
+    centred = t_means - t_means.mean(axis=0)
+    return int(((centred**2).mean(axis=0) > threshold).sum())
+
+
+def active_units_std(t_means, threshold):
+    return int((t_means.std(axis=0) > threshold).sum())
+
+
+def active_units_per_image(t_means, threshold):
+    return int((t_means.var(axis=1) > threshold).sum())
+
+
+def active_units_uncentred(t_means, threshold):
+    return int(((t_means**2).mean(axis=0) > threshold).sum())
+
+
 RIGHT = {"e_step": e_step_right, "m_step": m_step_right, "q_mu_update": q_mu_right, "elbo_normal_gamma": elbo_right,
          "elbo_monte_carlo": elbo_mc_right, "score_function": score_right, "vae_loss": vae_loss_right,
-         "sampling": sampling_right, "prior_grid": grid_right, "linear_path": path_right}
+         "sampling": sampling_right, "prior_grid": grid_right, "linear_path": path_right,
+         "active_units": active_units_right}
 
 # (exercise, wrong answer, words the feedback must contain)
 WRONG = [
     ("e_step", e_step_plain_exp, "logsumexp"),
     ("e_step", e_step_no_weights, "mixture weights are missing"),
+    ("e_step", e_step_no_log_det, "log-determinant is missing"),
+    ("e_step", e_step_diagonal, "only the diagonal"),
     ("m_step", m_step_divided_by_n, "divide by N_k"),
     ("m_step", m_step_no_floor, "floor is missing"),
+    ("m_step", m_step_diagonal, "covariances are diagonal"),
+    ("m_step", m_step_counts, "weights are the counts"),
     ("q_mu_update", q_mu_forgot_tau, "misses E[tau]"),
     ("q_mu_update", q_mu_no_prior, "prior is missing"),
+    ("q_mu_update", q_mu_variance, "returned the variance"),
     ("elbo_normal_gamma", elbo_total, "divide by N"),
     ("elbo_normal_gamma", elbo_log_of_mean, "E[log tau]"),
     ("elbo_normal_gamma", elbo_mu_fixed, "1/precision"),
+    ("elbo_normal_gamma", elbo_gamma_scale_b, "b is a rate"),
+    ("elbo_normal_gamma", elbo_norm_scale_variance, "standard deviation as scale"),
     ("elbo_monte_carlo", elbo_mc_std_as_exp_v, "exp(v / 2)"),
     ("elbo_monte_carlo", elbo_mc_plus_kl, "wrong sign"),
+    ("elbo_monte_carlo", elbo_mc_mean_over_samples, "average over the samples"),
+    ("elbo_monte_carlo", elbo_mc_kl_mean, "*sum* over the D latent dimensions"),
     ("score_function", score_no_half, "1/2"),
     ("score_function", score_wrong_sign, "sign"),
+    ("score_function", score_v_as_variance, "log-variance, not the variance"),
     ("vae_loss", vae_loss_sigmoid_log, "from the logits"),
     ("vae_loss", vae_loss_pixel_mean, "*sum*"),
     ("vae_loss", vae_loss_kl_minus, "wrong sign"),
     ("vae_loss", vae_loss_log_s, "log s^2"),
+    ("vae_loss", vae_loss_batch_mean, "averaged over the batch"),
+    ("vae_loss", vae_loss_log_var_as_variance, "not the variance s^2"),
     ("sampling", sampling_variance, "standard deviation"),
     ("sampling", sampling_sqrt, "Hint: t = m + s * eps"),
+    ("sampling", sampling_sqrt_of_log_var, "not sqrt(t_log_var)"),
     ("prior_grid", grid_linear, "equally spaced in t"),
     ("prior_grid", grid_no_ppf, "norm.ppf"),
+    ("prior_grid", grid_coverage_as_tail, "(1 - coverage)/2 each"),
     ("linear_path", path_no_end, "stops short"),
     ("linear_path", path_reversed, "from t_end to t_start"),
+    ("linear_path", path_transposed, "shape is (D, n)"),
+    ("active_units", active_units_std, "np.var, not np.std"),
+    ("active_units", active_units_per_image, "variance of each *row*"),
+    ("active_units", active_units_uncentred, "not centred"),
 ]
 
 
-def test_every_exercise_has_a_right_answer_and_two_wrong_ones_here():
+def test_every_exercise_has_a_right_answer_and_three_wrong_ones_here():
     assert set(RIGHT) == set(exercises.EXERCISES)
     for name in exercises.EXERCISES:
-        assert sum(w[0] == name for w in WRONG) >= 2, name
+        assert sum(w[0] == name for w in WRONG) >= 3, name
 
 
 @pytest.mark.parametrize("name", sorted(exercises.EXERCISES))
@@ -288,9 +469,10 @@ def test_a_crash_in_the_students_code_is_reported_not_raised():
     assert not feedback.passed and "raised ValueError" in feedback.message and "X @ means" in feedback.message
 
 
-def test_an_unknown_wrong_answer_gets_the_failing_input_expected_and_got():
+def test_an_unknown_wrong_answer_gets_the_input_where_it_is_furthest_off_and_the_worst_element():
     feedback = exercises.check("sampling", lambda t_mean, t_log_var, eps: t_mean + 0.5 * eps)
-    assert "On the input 'a batch of 5 codes'" in feedback.message and "expected" in feedback.message
+    assert "On the input 'a very narrow q (log_var = -30)'" in feedback.message
+    assert "at index (0, 0): expected 0.00123, got -0.488, |difference| 0.489 (tolerance 1.1e-08)" in feedback.message
 
 
 def test_a_wrong_shape_is_named():
@@ -311,3 +493,168 @@ CATALOGUE = [(name, m) for name, ex in exercises.EXERCISES.items() for m in ex.m
 def test_every_catalogued_mistake_is_wrong_and_gets_its_own_hint(name, mistake):
     feedback = exercises.check(name, mistake.answer)
     assert not feedback.passed and mistake.hint in feedback.message
+
+
+# ----------------------------------------------------------------------------- feedback that locates the bug
+
+VALUE = re.compile(r"expected (\S+), got (\S+), \|difference\| (\S+) \(tolerance (\S+)\)")
+SHAPE = re.compile(r"expected shape (\(.*?\)), got shape (\(.*?\))")
+
+
+@pytest.mark.parametrize(("name", "answer", "words"), WRONG, ids=[f"{n}-{a.__name__}" for n, a, _ in WRONG])
+def test_a_wrong_answer_is_shown_where_its_numbers_differ_visibly(name, answer, words):
+    message = exercises.check(name, answer).message
+    assert "On the input '" in message, message
+    value, shape = VALUE.search(message), SHAPE.search(message)
+    assert value or shape, message
+    if value:
+        expected, got, difference, tolerance = value.groups()
+        assert expected != got, message
+        assert not float(difference) <= float(tolerance), message        # NaN counts as off
+    else:
+        assert shape.group(1) != shape.group(2), message
+
+
+def test_a_missing_log_determinant_is_named_and_located():
+    message = exercises.check("e_step", e_step_no_log_det).message
+    assert "log-determinant is missing" in message
+    assert "at index (3, 0): expected 0.01411, got 0.01456, |difference| 0.000456 (tolerance 2.4e-08)" in message
+
+
+def test_an_m_step_slip_is_shown_on_the_input_where_it_is_obvious_not_the_first_failing_one():
+    message = exercises.check("m_step", m_step_no_floor).message
+    assert ("On the input 'a large covariance floor, reg_covar=0.5' (furthest off of the 3 inputs your answer gets "
+            "wrong): output `covariances` at index (2, 1, 1): expected 3.303, got 2.803, |difference| 0.5") in message
+
+
+def test_close_numbers_are_printed_with_enough_digits_to_differ():
+    def almost(t_mean, t_log_var, eps):
+        return sampling_right(t_mean, t_log_var, eps) * (1 + 1e-5)
+    expected, got, _, _ = VALUE.search(exercises.check("sampling", almost).message).groups()
+    assert expected != got and float(expected) != float(got)
+
+
+def test_a_nan_is_called_a_nan():
+    message = exercises.check("e_step", e_step_plain_exp).message
+    assert "got nan" in message and "NaN or inf where the answer is finite" in message
+
+
+# ----------------------------------------------------------------------------- inputs changed in place
+
+IN_PLACE = [("m_step", m_step_in_place, "resp"), ("elbo_monte_carlo", elbo_mc_in_place, "eps"),
+            ("sampling", sampling_in_place, "t_mean")]
+
+
+@pytest.mark.parametrize(("name", "answer", "argument"), IN_PLACE, ids=[a.__name__ for _, a, _ in IN_PLACE])
+def test_right_numbers_computed_in_the_callers_array_are_rejected(name, answer, argument):
+    feedback = exercises.check(name, answer)
+    assert not feedback.passed
+    assert f"changed its input `{argument}` in place" in feedback.message, feedback.message
+    assert "Your outputs are right." in feedback.message
+
+
+def test_an_input_changed_in_place_is_named_by_the_students_name_too():
+    def sample(mu, log_var, e):
+        mu += np.exp(log_var / 2) * e
+        return mu
+    assert "`t_mean` (your `mu`) in place" in exercises.check("sampling", sample).message
+
+
+def test_a_wrong_answer_that_also_changes_its_input_gets_both():
+    def sample(t_mean, t_log_var, eps):
+        t_mean += np.exp(t_log_var) * eps
+        return t_mean
+    message = exercises.check("sampling", sample).message
+    assert "changed its input `t_mean`" in message and "standard deviation" in message and "On the input" in message
+
+
+# ----------------------------------------------------------------------------- right answers in other forms
+
+OTHER_FORMS = [("e_step", e_step_renamed), ("e_step", e_step_list_of_rows), ("m_step", m_step_as_a_list),
+               ("m_step", m_step_course_type), ("q_mu_update", q_mu_course_type), ("q_mu_update", q_mu_one_array),
+               ("elbo_normal_gamma", elbo_0d_array), ("linear_path", path_as_a_list)]
+
+
+@pytest.mark.parametrize(("name", "answer"), OTHER_FORMS, ids=[a.__name__ for _, a in OTHER_FORMS])
+def test_a_right_answer_in_another_form_passes(name, answer):
+    feedback = exercises.check(name, answer)
+    assert feedback.passed, feedback.message
+
+
+def test_the_courses_tensorflow_result_passes():
+    from helpers import svi
+    feedback = exercises.check("elbo_monte_carlo", lambda x, m, v, W, b, sigma2, eps: svi.elbo_monte_carlo(
+        x, m, v, W, b, sigma2, eps))
+    assert feedback.passed, feedback.message
+
+
+def test_a_wrong_number_of_parameters_is_one_plain_sentence():
+    message = exercises.check("e_step", lambda X, pi, mu: None).message
+    assert "your function's parameters are (X, pi, mu), but the check calls it with 4 arguments, in this order: " \
+           "X, weights, means, covariances." in message
+    assert "exercises.py" not in message
+
+
+def test_an_output_that_is_not_numbers_is_said_so_not_reported_as_a_crash():
+    message = exercises.check("sampling", lambda t_mean, t_log_var, eps: "t_mean + s * eps").message
+    assert "returned a str that numpy cannot read as an array of numbers" in message and "raised" not in message
+
+
+def test_too_few_outputs_are_counted_by_name():
+    message = exercises.check("m_step", lambda X, resp, reg_covar: m_step_right(X, resp, reg_covar)[:2]).message
+    assert "expected 3 outputs (weights, means, covariances), got 2" in message
+
+
+def test_a_crash_inside_numpy_quotes_the_students_line():
+    def broken(X, weights, means, covariances):
+        precisions = np.linalg.inv(X)               # X is not square
+        return precisions
+    message = exercises.check("e_step", broken).message
+    assert "raised LinAlgError" in message and "np.linalg.inv(X)" in message and "'40 points" in message
+
+
+# ----------------------------------------------------------------------------- the otter path, speed, the cases
+
+STUDENT_TESTS = Path(__file__).parents[1] / "notebooks" / "student" / "tests"
+FUNCTION_NAMES = {"e_step": "responsibilities", "m_step": "m_step_parameters", "q_mu_update": "q_mu_update",
+                  "elbo_normal_gamma": "elbo", "elbo_monte_carlo": "elbo_monte_carlo",
+                  "score_function": "score_function_gradient", "sampling": "sample_latent", "vae_loss": "vae_loss",
+                  "prior_grid": "prior_grid", "linear_path": "linear_path"}
+
+
+def _otter_results(name: str, answer) -> list:
+    from otter.test_files import ExceptionTestFile
+    test_file = ExceptionTestFile.from_file(str(STUDENT_TESTS / f"{name}.py"))
+    test_file.run({FUNCTION_NAMES[name]: answer})
+    return test_file.test_case_results
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTION_NAMES))
+def test_otters_generated_test_passes_a_right_answer_and_fails_a_wrong_one_with_the_feedback(name):
+    pytest.importorskip("otter")
+    assert all(result.passed for result in _otter_results(name, RIGHT[name]))
+    wrong = next(answer for n, answer, _ in WRONG if n == name)
+    results = _otter_results(name, wrong)
+    assert not any(result.passed for result in results)
+    assert exercises.check(name, wrong).message in results[0].message
+
+
+def test_otters_generated_test_rejects_an_in_place_answer():
+    pytest.importorskip("otter")
+    results = _otter_results("m_step", m_step_in_place)
+    assert not results[0].passed and "changed its input `resp` in place" in results[0].message
+
+
+@pytest.mark.parametrize("name", sorted(exercises.EXERCISES))
+def test_a_check_takes_under_two_seconds(name):
+    exercises.check(name, RIGHT[name])                          # imports (TensorFlow for notebook 03) once
+    start = time.perf_counter()
+    exercises.check(name, next(answer for n, answer, _ in WRONG if n == name))
+    assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize("name", sorted(exercises.EXERCISES))
+def test_every_cases_arguments_are_the_references_in_its_order(name):
+    ex = exercises.EXERCISES[name]
+    parameters = list(inspect.signature(ex.reference).parameters)
+    assert all(list(case.kwargs) == parameters for case in ex.cases())
