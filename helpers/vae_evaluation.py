@@ -1,8 +1,8 @@
 """Evaluating a trained VAE (notebooks 04 and 05): the bound, log p(x) three ways, a numpy decoder.
 
 * :func:`negative_elbo` recomputes eqs. 16-17 on a data set, per image;
-* :func:`importance_weighted_bound` and :func:`quadrature_log_px` measure log p(x) (eq. 3) by
-  importance sampling from q and by quadrature over the 2-D latent grid, and
+* :func:`importance_weighted_bound` (with its standard error) and :func:`quadrature_log_px` measure
+  log p(x) (eq. 3) by importance sampling from q and by quadrature over the 2-D latent grid, and
   :func:`kl_q_to_posterior_on_grid` the gap of eq. 5;
 * :func:`fit_local_q` optimises a q per image (eq. 14) on the same grid, separating the
   approximation gap (the q family) from the amortization gap (the encoder, eq. 15);
@@ -98,15 +98,26 @@ def importance_log_weights(vae: VAE, x: np.ndarray, n_samples: int, rng: np.rand
     return log_w, t_mean, t_log_var
 
 
-def importance_weighted_bound(log_w: np.ndarray, k: int) -> float:
-    """Eq. 3 bounded from below: L_k = E[log (1/k sum_{i<=k} w_i)], the mean over len(log_w) // k groups of k.
+def importance_weighted_bound(log_w: np.ndarray, k: int) -> tuple[float, float]:
+    """Eq. 3 bounded from below: L_k = E[log (1/k sum_{i<=k} w_i)], estimated with its standard error.
 
-    L_1 is the ELBO, L_k rises with k and tends to log p(x) as k -> infinity (Burda et al., 2016).
+    ``log_w`` (S,): log importance weights from :func:`importance_log_weights`, cut into S // k disjoint
+    groups of k (the last S mod k are left out). Returns the mean over the groups of log (1/k sum w_i),
+    an unbiased estimate of L_k, and its standard error std(ddof=1) / sqrt(S // k): NaN for a single
+    group, whose spread cannot be measured. L_1 is the ELBO, L_k rises with k and tends to log p(x) as
+    k -> infinity (Burda et al., 2016).
     """
-    groups = len(log_w) // k
-    if groups < 1:
+    log_w = np.asarray(log_w, dtype=np.float64)
+    if log_w.ndim != 1:
+        raise ValueError(f"log_w must be one image's log weights (S,), got shape {log_w.shape}")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    n_groups = len(log_w) // k
+    if n_groups < 1:
         raise ValueError(f"need at least k={k} samples, got {len(log_w)}")
-    return float(np.mean(log_mean_exp(log_w[: groups * k].reshape(groups, k), axis=1)))
+    groups = log_mean_exp(log_w[: n_groups * k].reshape(n_groups, k), axis=1)
+    error = groups.std(ddof=1) / np.sqrt(n_groups) if n_groups > 1 else np.nan
+    return float(groups.mean()), float(error)
 
 
 def latent_grid(t_mean: np.ndarray, t_log_var: np.ndarray, half_width: float = 10.0, n: int = 121
