@@ -147,7 +147,7 @@ def quadrature_log_px(decoder: keras.Model, x: np.ndarray, t1: np.ndarray, t2: n
     return log_px, (log_joint - log_px).reshape(T1.shape)
 
 
-def _q_weights_on_grid(t1: np.ndarray, t2: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray) -> np.ndarray:
+def _q_mass_on_grid(t1: np.ndarray, t2: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray) -> np.ndarray:
     """q's probability of each grid cell, q(t_i) * cell renormalised over the grid: (len(t2), len(t1))."""
     T1, T2 = np.meshgrid(t1, t2)
     log_q = log_normal_diag(np.column_stack([T1.ravel(), T2.ravel()]), t_mean, t_log_var)
@@ -156,14 +156,14 @@ def _q_weights_on_grid(t1: np.ndarray, t2: np.ndarray, t_mean: np.ndarray, t_log
 
 def kl_q_to_posterior_on_grid(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float,
                               t_mean: np.ndarray, t_log_var: np.ndarray) -> float:
-    """Eq. 7 by quadrature: KL(q(t|x) || p(t|x)) = sum_i w_i log(w_i / (p(t_i|x) cell)) over the grid cells.
+    """Eq. 7 by quadrature: KL(q(t|x) || p(t|x)) = sum_i q_i log(q_i / (p(t_i|x) cell)) over the grid cells.
 
-    w_i is q's mass in cell i (renormalised on the grid), ``log_posterior`` the grid's log p(t|x)
+    q_i is q's mass in cell i (renormalised on the grid), ``log_posterior`` the grid's log p(t|x)
     from :func:`quadrature_log_px` (len(t2), len(t1)). Non-negative by construction on the grid.
     """
-    w = _q_weights_on_grid(t1, t2, t_mean, t_log_var)
-    log_w = np.log(np.clip(w, np.finfo(float).tiny, None))
-    return float(np.sum(w * (log_w - log_posterior - np.log(cell))))
+    mass = _q_mass_on_grid(t1, t2, t_mean, t_log_var)
+    log_mass = np.log(np.clip(mass, np.finfo(float).tiny, None))
+    return float(np.sum(mass * (log_mass - log_posterior - np.log(cell))))
 
 
 def fit_local_q(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float,
@@ -173,7 +173,8 @@ def fit_local_q(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell:
     The best any encoder with this q family could do for this image: log p(x) minus this KL is the
     best ELBO, the *approximation gap* is this KL, and the encoder's KL minus it the *amortization gap*.
     Deterministic (Nelder-Mead on the quadrature), started from the encoder's q. Returns mean (2,),
-    log-variance (2,) and the minimal KL.
+    log-variance (2,) and the minimal KL. (Notebook 03's ``svi.fit_local_q_stochastic`` fits local q's of
+    the linear model by stochastic gradients instead.)
     """
     from scipy.optimize import minimize
 
