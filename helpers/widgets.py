@@ -219,19 +219,17 @@ class LatentScatter:
     ``render(point, line)`` costs a copy and a JPEG encoding, never a matplotlib redraw.
     """
 
-    def __init__(self, t: np.ndarray, labels: np.ndarray, limit: float, size_px: int = 460,
-                 class_names: list[str] | None = None):
+    def __init__(self, t: np.ndarray, labels: np.ndarray, limit: float, size_px: int = 460):
         dpi = 100
         fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi)
         canvas = FigureCanvasAgg(fig)
         ax = fig.add_axes((0.14, 0.11, 0.83, 0.85))
         ax.scatter(t[:, 0], t[:, 1], c=labels, cmap=plots.DIGIT_CMAP, s=2, vmin=-0.5, vmax=9.5, linewidths=0)
         ax.set(xlim=(-limit, limit), ylim=(-limit, limit), xlabel="$t_1$", ylabel="$t_2$")
-        names = class_names or [str(k) for k in range(10)]
         for k in range(10):  # class labels at the median position of each class
             if np.any(labels == k):
                 cx, cy = np.median(t[labels == k], axis=0)
-                ax.text(cx, cy, names[k], fontsize=13, weight="bold", ha="center", va="center",
+                ax.text(cx, cy, str(k), fontsize=13, weight="bold", ha="center", va="center",
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0})
         canvas.draw()
         self.background = np.asarray(canvas.buffer_rgba())[..., :3].copy()
@@ -294,8 +292,7 @@ def moved(change) -> bool:
     return abs(change["new"] - change["old"]) > ECHO_TOLERANCE
 
 
-def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float = 3.0,
-                    class_names: list[str] | None = None) -> widgets.VBox:
+def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float = 3.0) -> widgets.VBox:
     """Sliders over the 2-D latent space with the decoded image and a marker on the latent scatter.
 
     ``decode`` maps latent points (n, 2) to pixel probabilities (n, 28, 28) — pass a
@@ -305,7 +302,7 @@ def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float
     ``digit_a``, ``digit_b`` and ``alpha`` interpolate between two data points' encodings.
     Outputs: ``image`` (the decoded digit), ``scatter`` (with the marker), ``path`` (the decoded path).
     """
-    scatter = LatentScatter(t_data, labels, limit, class_names=class_names)
+    scatter = LatentScatter(t_data, labels, limit)
     slider_style = {"continuous_update": True, "readout_format": ".2f", "layout": widgets.Layout(width="420px"),
                     "step": SLIDER_STEP}
     t1 = EchoSafeFloatSlider(value=0.0, min=-limit, max=limit, description="t1", **slider_style)
