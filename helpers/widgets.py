@@ -77,7 +77,7 @@ def slider_over_figure(slider: widgets.widget.Widget, fig: Figure, show) -> widg
 
 
 def em_stepper(X: np.ndarray, history: gmm.EMHistory, order: np.ndarray | None = None) -> widgets.VBox:
-    """A slider over EM iterations; the scatter colours and ellipses follow in place.
+    """A slider over EM iterations on a ``plots.plot_gmm`` figure, whose scatter colours and ellipses follow in place.
 
     ``history.params[l - 1]`` is theta^{l-1}; the figure shows the responsibilities of the
     E-step at that iteration and the component ellipses, component k in ``plots.COLORS[order[k]]``
@@ -87,17 +87,9 @@ def em_stepper(X: np.ndarray, history: gmm.EMHistory, order: np.ndarray | None =
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     first = history.params[0]
-    order = np.arange(first.n_components) if order is None else np.asarray(order)
-    palette = [plots.COLORS[o % len(plots.COLORS)] for o in order]
-    scatter = ax.scatter(X[:, 0], X[:, 1], s=10, linewidths=0)
-    ellipses, centres = [], []
-    for k in range(first.n_components):
-        color = palette[k]
-        ellipses.append(ax.add_patch(plots.covariance_ellipse(first.means[k], first.covariances[k], color)))
-        centres.append(ax.plot(*first.means[k], marker="X", markersize=14, color=color,
-                               markeredgecolor="k")[0])
-    ax.set(xlabel="$x_1$", ylabel="$x_2$")
-    ax.set_aspect("equal", adjustable="box")
+    palette = plots.component_colors(first.n_components, order)
+    artists = plots.plot_gmm(ax, X, first.means, first.covariances, resp=gmm.e_step(X, first), order=order)
+    ax.set_aspect("equal", adjustable="box")      # and fixed limits, so the view stays put while EM runs
     pad = 0.1 * np.ptp(X, axis=0)
     ax.set_xlim(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0])
     ax.set_ylim(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1])
@@ -109,8 +101,8 @@ def em_stepper(X: np.ndarray, history: gmm.EMHistory, order: np.ndarray | None =
 
     def show(iteration: int) -> None:
         params = history.params[iteration - 1]
-        scatter.set_facecolors(plots.responsibility_colors(gmm.e_step(X, params), palette))
-        for ellipse, centre, mu, cov in zip(ellipses, centres, params.means, params.covariances,
+        artists.scatter.set_facecolors(plots.responsibility_colors(gmm.e_step(X, params), palette))
+        for ellipse, centre, mu, cov in zip(artists.ellipses, artists.centres, params.means, params.covariances,
                                             strict=True):
             ellipse.width, ellipse.height, ellipse.angle = plots.ellipse_geometry(cov)
             ellipse.set_center(tuple(mu))
