@@ -26,7 +26,7 @@ from helpers.distributions import (
     logsumexp,
     reparameterize,
 )
-from helpers.vae import VAE, keras, layers
+from helpers.vae import DECODER_GRID, VAE, keras, layers
 
 __all__ = [
     "NumpyDecoder", "decoder_log_likelihood", "importance_log_weights", "importance_weighted_bound",
@@ -200,7 +200,7 @@ class NumpyDecoder:
     """
 
     def __init__(self, dense_w, dense_b, deconv_k, deconv_b, conv_k, conv_b):
-        self.dense_w, self.dense_b = dense_w, dense_b          # (D, 12544), (12544,)
+        self.dense_w, self.dense_b = dense_w, dense_b          # (D, prod(DECODER_GRID)), (prod(DECODER_GRID),)
         self.deconv_k, self.deconv_b = deconv_k, deconv_b      # (3, 3, 32, 64), (32,)
         self.conv_k, self.conv_b = conv_k, conv_b              # (3, 3, 32, 1), (1,)
 
@@ -214,20 +214,21 @@ class NumpyDecoder:
     def logits(self, t: np.ndarray) -> np.ndarray:
         """Decoder logits (n, 28, 28) for latent points t (n, D)."""
         n = len(t)
-        h = np.maximum(np.asarray(t, np.float32) @ self.dense_w + self.dense_b, 0.0).reshape(n, 14, 14, 64)
+        h = np.maximum(np.asarray(t, np.float32) @ self.dense_w + self.dense_b, 0.0).reshape(n, *DECODER_GRID)
+        rows, cols = 2 * DECODER_GRID[0], 2 * DECODER_GRID[1]      # 28 x 28: stride 2 doubles the feature map
         # transposed convolution, stride 2, 'same': input pixel (i, j) feeds outputs (2i + a, 2j + b)
         contrib = np.einsum("nijc,aboc->nijabo", h, self.deconv_k, optimize=True)
-        up = np.zeros((n, 29, 29, 32), np.float32)
+        up = np.zeros((n, rows + 1, cols + 1, self.deconv_k.shape[2]), np.float32)
         for a in range(3):
             for b in range(3):
-                up[:, a:a + 28:2, b:b + 28:2] += contrib[:, :, :, a, b]
-        up = np.maximum(up[:, :28, :28] + self.deconv_b, 0.0)
+                up[:, a:a + rows:2, b:b + cols:2] += contrib[:, :, :, a, b]
+        up = np.maximum(up[:, :rows, :cols] + self.deconv_b, 0.0)
         # 3x3 convolution, 'same' (zero padding 1) down to one channel
         padded = np.pad(up, ((0, 0), (1, 1), (1, 1), (0, 0)))
-        out = np.full((n, 28, 28), self.conv_b[0], np.float32)
+        out = np.full((n, rows, cols), self.conv_b[0], np.float32)
         for a in range(3):
             for b in range(3):
-                out += padded[:, a:a + 28, b:b + 28] @ self.conv_k[a, b, :, 0]
+                out += padded[:, a:a + rows, b:b + cols] @ self.conv_k[a, b, :, 0]
         return out
 
     def __call__(self, t: np.ndarray) -> np.ndarray:

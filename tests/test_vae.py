@@ -175,6 +175,19 @@ def test_numpy_decoder_matches_keras(shipped):
     np.testing.assert_allclose(decoder(t), vae.decode(shipped.decoder, t), atol=1e-5)
 
 
+def test_numpy_decoder_follows_decoder_grid(monkeypatch):
+    """vae.DECODER_GRID is the one place that sets the decoder's first feature map: change it, and the numpy
+    decoder still matches the Keras one (here a 7 x 7 x 8 map, decoded to 14 x 14 pixels)."""
+    monkeypatch.setattr(vae, "DECODER_GRID", (7, 7, 8))
+    monkeypatch.setattr(vae_evaluation, "DECODER_GRID", (7, 7, 8))
+    keras.utils.set_random_seed(0)
+    decoder = vae.build_decoder(2)
+    t = np.random.default_rng(0).normal(0, 1, (4, 2)).astype("float32")
+    expected = np.asarray(decoder(t))[..., 0]
+    assert expected.shape == (4, 14, 14)
+    np.testing.assert_allclose(vae_evaluation.NumpyDecoder.from_keras(decoder).logits(t), expected, atol=1e-4)
+
+
 def test_numpy_decoder_is_quiet_and_bounded_far_from_the_codes(shipped):
     """Notebook 05 decodes along a ray far outside the clusters: logits there are large, exp(-logit) would overflow."""
     decoder = vae_evaluation.NumpyDecoder.from_keras(shipped.decoder)
