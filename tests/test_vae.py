@@ -101,7 +101,10 @@ def test_selection_uses_the_validation_split_and_refuses_runs_validated_on_test(
     selection = json.loads((tmp_path / "chosen" / "provenance.json").read_text())["selection"]
     assert [row["epoch"] for row in selection["table"]] == [1, 2]
     assert selection["chosen"]["epoch"] == min(selection["table"], key=lambda r: r["validation_loss"])["epoch"]
-    assert set(selection["test_loss"]) == {"loss", "reconstruction", "kl"}
+    test_loss = selection["test_loss"]           # train.objective: beta = 1, so loss is the -ELBO
+    assert set(test_loss) == {"loss", "reconstruction", "kl", "neg_elbo"}
+    assert test_loss["neg_elbo"] == pytest.approx(test_loss["loss"]) == pytest.approx(test_loss["reconstruction"]
+                                                                                      + test_loss["kl"])
     vae.load_trained_vae(tmp_path / "chosen" / "vae.weights.h5")
     test_validated = tmp_path / "old"                      # the same run, as if trained without --validation-images
     shutil.copytree(trained_run, test_validated)
