@@ -41,7 +41,7 @@ class PlainVAE(keras.Model):
         h = layers.Dense(32, activation="relu")(layers.Flatten()(h))
         self.encoder = keras.Model(x_in, [layers.Dense(latent_dim)(h), layers.Dense(latent_dim)(h)])
         t_in = keras.Input(shape=(latent_dim,))
-        h = layers.Reshape((14, 14, 64))(layers.Dense(14 * 14 * 64, activation="relu")(t_in))
+        h = layers.Reshape(vae.DECODER_GRID)(layers.Dense(int(np.prod(vae.DECODER_GRID)), activation="relu")(t_in))
         h = layers.Conv2DTranspose(32, 3, padding="same", activation="relu", strides=2)(h)
         self.decoder = keras.Model(t_in, layers.Conv2D(1, 3, padding="same", activation="sigmoid")(h))
 

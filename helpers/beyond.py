@@ -85,7 +85,7 @@ def test_set_bound(model: vae.VAE, x: np.ndarray, k: int, seed: int = 0) -> np.n
     """
     rng = np.random.default_rng(seed)
     return np.array([vae_evaluation.importance_weighted_bound(
-        vae_evaluation.importance_log_weights(model, image, k, rng)[0], k) for image in x])
+        vae_evaluation.importance_log_weights(model, image, k, rng)[0], k)[0] for image in x])
 
 
 def prior_hole_fraction(t_codes: np.ndarray, radius: float, n_samples: int = 20_000, seed: int = 0) -> float:

@@ -85,10 +85,6 @@ FASHION_FILES = {
     "y_test": "t10k-labels-idx1-ubyte.gz",
 }
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-FASHION_CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)
 
 
 class DataError(RuntimeError):

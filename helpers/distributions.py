@@ -3,9 +3,10 @@
 Every other module (``gmm``, ``meanfield``, ``svi``, ``vae``, ``vae_evaluation``) takes these from
 here and keeps only its own algorithm, so each formula is written once.
 
-Framework-neutral: a function given numpy arrays (or Python floats) computes in numpy and never
-imports TensorFlow; given backend tensors (TensorFlow tensors and variables, Keras symbolic
-tensors) it computes with ``keras.ops``, so gradients flow through it. Keras is imported only then.
+Framework-neutral: a function given numpy input (numpy arrays, Python numbers, lists of numbers)
+computes in numpy and never imports Keras or TensorFlow; given backend tensors (TensorFlow tensors
+and variables, Keras symbolic tensors) it computes with ``keras.ops``, so gradients flow through it.
+Keras is imported only then.
 
 Conventions used across the course:
 
@@ -36,13 +37,21 @@ __all__ = [
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
+_NUMPY_INPUT = (np.ndarray, np.generic, float, int, list, tuple)
+
+
 def _ops(*arrays):
-    """numpy when every argument is a numpy array or a Python number, else ``keras.ops`` (lazy import)."""
-    if all(isinstance(a, np.ndarray | np.generic | float | int) for a in arrays):
-        return np
+    """The array namespace and the arguments to compute with: numpy, or ``keras.ops`` (imported only then).
+
+    numpy when every argument is numpy input: a numpy array or scalar, a Python number, or a (nested) list or
+    tuple of numbers, which is converted with ``np.asarray``. Anything else (a TensorFlow tensor or variable, a
+    Keras symbolic tensor) sends all of them to ``keras.ops`` unchanged, so gradients flow. Returns (xp, *arrays).
+    """
+    if all(isinstance(a, _NUMPY_INPUT) for a in arrays):
+        return (np, *(np.asarray(a, dtype=float) if isinstance(a, list | tuple) else a for a in arrays))
     from keras import ops
 
-    return ops
+    return (ops, *arrays)
 
 
 # ----------------------------------------------------------------------------- log-sum-exp
@@ -66,7 +75,7 @@ def log_mean_exp(a: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def log_normal(x, mean, log_var):
     """Eq. 2 for a Gaussian factor: log N(x | mean, exp(log_var)) elementwise (broadcasting, no sum)."""
-    xp = _ops(x, mean, log_var)
+    xp, x, mean, log_var = _ops(x, mean, log_var)
     return -0.5 * (LOG_2PI + log_var + xp.square(x - mean) * xp.exp(-log_var))
 
 
@@ -75,13 +84,13 @@ def log_normal_diag(t, mean, log_var):
 
     ``t`` (..., D) broadcast against ``mean`` and ``log_var`` (..., D) -> (...).
     """
-    xp = _ops(t, mean, log_var)
+    xp, t, mean, log_var = _ops(t, mean, log_var)
     return xp.sum(log_normal(t, mean, log_var), axis=-1)
 
 
 def log_standard_normal(t):
     """Eq. 2: the prior log p(t) = log N(t | 0, I), summed over the last axis: (..., D) -> (...)."""
-    xp = _ops(t)
+    xp, t = _ops(t)
     return -0.5 * xp.sum(LOG_2PI + xp.square(t), axis=-1)
 
 
@@ -114,7 +123,7 @@ def kl_standard_normal(mean, log_var):
 
     ``mean``, ``log_var`` (..., D) -> (...).
     """
-    xp = _ops(mean, log_var)
+    xp, mean, log_var = _ops(mean, log_var)
     return -0.5 * xp.sum(1.0 + log_var - xp.square(mean) - xp.exp(log_var), axis=-1)
 
 
@@ -124,7 +133,7 @@ def bernoulli_nll_from_logits(x, logits):
     ``x`` targets in [0, 1] and ``logits`` (batch, ...) -> (batch,). Binary cross-entropy from logits,
     max(l, 0) - l x + log(1 + exp(-|l|)), which never takes the log of a sigmoid that rounded to 0 or 1.
     """
-    xp = _ops(x, logits)
+    xp, x, logits = _ops(x, logits)
     per_pixel = xp.maximum(logits, 0.0) - logits * x + xp.log1p(xp.exp(-xp.abs(logits)))
     return xp.sum(xp.reshape(per_pixel, (xp.shape(per_pixel)[0], -1)), axis=-1)
 
@@ -134,7 +143,7 @@ def reparameterize(mean, log_var, eps):
 
     ``eps`` ~ N(0, I) of shape (S, ..., D) or (..., D), broadcast against ``mean`` and ``log_var``.
     """
-    xp = _ops(mean, log_var, eps)
+    xp, mean, log_var, eps = _ops(mean, log_var, eps)
     return mean + xp.exp(0.5 * log_var) * eps
 
 

@@ -6,9 +6,13 @@ labels its axes and uses the course's colours, so notebooks stay short.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
+from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 
 # Colour-blind-safe palette (Okabe-Ito), one colour per mixture component / line.
@@ -87,22 +91,40 @@ def responsibility_colors(resp: np.ndarray, palette=COLORS) -> np.ndarray:
     return np.column_stack([np.clip(resp @ rgb, 0, 1), np.full(len(resp), 0.8)])
 
 
+def component_colors(n_components: int, order: np.ndarray | None = None) -> list[str]:
+    """The colour of each mixture component, ``COLORS[order[k]]`` (K,); ``order`` defaults to 0, 1, ..., K - 1."""
+    order = np.arange(n_components) if order is None else np.asarray(order)
+    if order.shape != (n_components,):
+        raise ValueError(f"order must give one colour index per component ({n_components},), got shape {order.shape}")
+    return [COLORS[o % len(COLORS)] for o in order]
+
+
+class GMMArtists(NamedTuple):
+    """What :func:`plot_gmm` drew: the data's scatter, and per component its 2-sigma ellipse and mean marker."""
+
+    scatter: PathCollection
+    ellipses: list[Ellipse]
+    centres: list[Line2D]
+
+
 def plot_gmm(ax: Axes, X: np.ndarray, means: np.ndarray, covariances: np.ndarray,
-             resp: np.ndarray | None = None, title: str = "", order: np.ndarray | None = None) -> None:
+             resp: np.ndarray | None = None, title: str = "", order: np.ndarray | None = None) -> GMMArtists:
     """Data coloured by responsibility, with each component's mean and 2-sigma ellipse.
 
+    ``X`` (n, 2), ``means`` (K, 2), ``covariances`` (K, 2, 2), ``resp`` (n, K) or None (grey points).
     ``order`` (K,) gives component k the colour ``COLORS[order[k]]`` (see :func:`match_components`).
+    Returns the artists, which ``widgets.em_stepper`` updates in place.
     """
-    order = np.arange(len(means)) if order is None else np.asarray(order)
-    palette = [COLORS[o % len(COLORS)] for o in order]
-    ax.scatter(X[:, 0], X[:, 1], s=10, c=responsibility_colors(resp, palette) if resp is not None else "0.5",
-               linewidths=0)
-    for k, (mu, cov) in enumerate(zip(means, covariances, strict=True)):
-        color = palette[k]
-        ax.add_patch(covariance_ellipse(mu, cov, color))
-        ax.plot(*mu, marker="X", markersize=14, color=color, markeredgecolor="k")
+    palette = component_colors(len(means), order)
+    scatter = ax.scatter(X[:, 0], X[:, 1], s=10, linewidths=0,
+                         c=responsibility_colors(resp, palette) if resp is not None else "0.5")
+    ellipses, centres = [], []
+    for mu, cov, color in zip(means, covariances, palette, strict=True):
+        ellipses.append(ax.add_patch(covariance_ellipse(mu, cov, color)))
+        centres.append(ax.plot(*mu, marker="X", markersize=14, color=color, markeredgecolor="k")[0])
     ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
     ax.set_aspect("equal", adjustable="datalim")
+    return GMMArtists(scatter, ellipses, centres)
 
 
 def em_staircase(log_likelihood, bound_after_e, bound_after_m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,8 +1,8 @@
 """Evaluating a trained VAE (notebooks 04 and 05): the bound, log p(x) three ways, a numpy decoder.
 
 * :func:`negative_elbo` recomputes eqs. 16-17 on a data set, per image;
-* :func:`importance_weighted_bound` and :func:`quadrature_log_px` measure log p(x) (eq. 3) by
-  importance sampling from q and by quadrature over the 2-D latent grid, and
+* :func:`importance_weighted_bound` (with its standard error) and :func:`quadrature_log_px` measure
+  log p(x) (eq. 3) by importance sampling from q and by quadrature over the 2-D latent grid, and
   :func:`kl_q_to_posterior_on_grid` the gap of eq. 5;
 * :func:`fit_local_q` optimises a q per image (eq. 14) on the same grid, separating the
   approximation gap (the q family) from the amortization gap (the encoder, eq. 15);
@@ -26,7 +26,7 @@ from helpers.distributions import (
     logsumexp,
     reparameterize,
 )
-from helpers.vae import VAE, keras, layers
+from helpers.vae import DECODER_GRID, VAE, keras, layers
 
 __all__ = [
     "NumpyDecoder", "decoder_log_likelihood", "importance_log_weights", "importance_weighted_bound",
@@ -98,15 +98,26 @@ def importance_log_weights(vae: VAE, x: np.ndarray, n_samples: int, rng: np.rand
     return log_w, t_mean, t_log_var
 
 
-def importance_weighted_bound(log_w: np.ndarray, k: int) -> float:
-    """Eq. 3 bounded from below: L_k = E[log (1/k sum_{i<=k} w_i)], the mean over len(log_w) // k groups of k.
+def importance_weighted_bound(log_w: np.ndarray, k: int) -> tuple[float, float]:
+    """Eq. 3 bounded from below: L_k = E[log (1/k sum_{i<=k} w_i)], estimated with its standard error.
 
-    L_1 is the ELBO, L_k rises with k and tends to log p(x) as k -> infinity (Burda et al., 2016).
+    ``log_w`` (S,): log importance weights from :func:`importance_log_weights`, cut into S // k disjoint
+    groups of k (the last S mod k are left out). Returns the mean over the groups of log (1/k sum w_i),
+    an unbiased estimate of L_k, and its standard error std(ddof=1) / sqrt(S // k): NaN for a single
+    group, whose spread cannot be measured. L_1 is the ELBO, L_k rises with k and tends to log p(x) as
+    k -> infinity (Burda et al., 2016).
     """
-    groups = len(log_w) // k
-    if groups < 1:
+    log_w = np.asarray(log_w, dtype=np.float64)
+    if log_w.ndim != 1:
+        raise ValueError(f"log_w must be one image's log weights (S,), got shape {log_w.shape}")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    n_groups = len(log_w) // k
+    if n_groups < 1:
         raise ValueError(f"need at least k={k} samples, got {len(log_w)}")
-    return float(np.mean(log_mean_exp(log_w[: groups * k].reshape(groups, k), axis=1)))
+    groups = log_mean_exp(log_w[: n_groups * k].reshape(n_groups, k), axis=1)
+    error = groups.std(ddof=1) / np.sqrt(n_groups) if n_groups > 1 else np.nan
+    return float(groups.mean()), float(error)
 
 
 def latent_grid(t_mean: np.ndarray, t_log_var: np.ndarray, half_width: float = 10.0, n: int = 121
@@ -163,7 +174,7 @@ def quadrature_log_px(decoder: keras.Model, x: np.ndarray, t1: np.ndarray, t2: n
     return log_px, (log_joint - log_px).reshape(T1.shape)
 
 
-def _q_weights_on_grid(t1: np.ndarray, t2: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray) -> np.ndarray:
+def _q_mass_on_grid(t1: np.ndarray, t2: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray) -> np.ndarray:
     """q's probability of each grid cell, q(t_i) * cell renormalised over the grid: (len(t2), len(t1))."""
     T1, T2 = np.meshgrid(t1, t2)
     log_q = log_normal_diag(np.column_stack([T1.ravel(), T2.ravel()]), t_mean, t_log_var)
@@ -172,14 +183,14 @@ def _q_weights_on_grid(t1: np.ndarray, t2: np.ndarray, t_mean: np.ndarray, t_log
 
 def kl_q_to_posterior_on_grid(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float,
                               t_mean: np.ndarray, t_log_var: np.ndarray) -> float:
-    """Eq. 7 by quadrature: KL(q(t|x) || p(t|x)) = sum_i w_i log(w_i / (p(t_i|x) cell)) over the grid cells.
+    """Eq. 7 by quadrature: KL(q(t|x) || p(t|x)) = sum_i q_i log(q_i / (p(t_i|x) cell)) over the grid cells.
 
-    w_i is q's mass in cell i (renormalised on the grid), ``log_posterior`` the grid's log p(t|x)
+    q_i is q's mass in cell i (renormalised on the grid), ``log_posterior`` the grid's log p(t|x)
     from :func:`quadrature_log_px` (len(t2), len(t1)). Non-negative by construction on the grid.
     """
-    w = _q_weights_on_grid(t1, t2, t_mean, t_log_var)
-    log_w = np.log(np.clip(w, np.finfo(float).tiny, None))
-    return float(np.sum(w * (log_w - log_posterior - np.log(cell))))
+    mass = _q_mass_on_grid(t1, t2, t_mean, t_log_var)
+    log_mass = np.log(np.clip(mass, np.finfo(float).tiny, None))
+    return float(np.sum(mass * (log_mass - log_posterior - np.log(cell))))
 
 
 def fit_local_q(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float,
@@ -189,7 +200,8 @@ def fit_local_q(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell:
     The best any encoder with this q family could do for this image: log p(x) minus this KL is the
     best ELBO, the *approximation gap* is this KL, and the encoder's KL minus it the *amortization gap*.
     Deterministic (Nelder-Mead on the quadrature), started from the encoder's q. Returns mean (2,),
-    log-variance (2,) and the minimal KL.
+    log-variance (2,) and the minimal KL. (Notebook 03's ``svi.fit_local_q_stochastic`` fits local q's of
+    the linear model by stochastic gradients instead.)
     """
     from scipy.optimize import minimize
 
@@ -215,7 +227,7 @@ class NumpyDecoder:
     """
 
     def __init__(self, dense_w, dense_b, deconv_k, deconv_b, conv_k, conv_b):
-        self.dense_w, self.dense_b = dense_w, dense_b          # (D, 12544), (12544,)
+        self.dense_w, self.dense_b = dense_w, dense_b          # (D, prod(DECODER_GRID)), (prod(DECODER_GRID),)
         self.deconv_k, self.deconv_b = deconv_k, deconv_b      # (3, 3, 32, 64), (32,)
         self.conv_k, self.conv_b = conv_k, conv_b              # (3, 3, 32, 1), (1,)
 
@@ -229,20 +241,21 @@ class NumpyDecoder:
     def logits(self, t: np.ndarray) -> np.ndarray:
         """Decoder logits (n, 28, 28) for latent points t (n, D)."""
         n = len(t)
-        h = np.maximum(np.asarray(t, np.float32) @ self.dense_w + self.dense_b, 0.0).reshape(n, 14, 14, 64)
+        h = np.maximum(np.asarray(t, np.float32) @ self.dense_w + self.dense_b, 0.0).reshape(n, *DECODER_GRID)
+        rows, cols = 2 * DECODER_GRID[0], 2 * DECODER_GRID[1]      # 28 x 28: stride 2 doubles the feature map
         # transposed convolution, stride 2, 'same': input pixel (i, j) feeds outputs (2i + a, 2j + b)
         contrib = np.einsum("nijc,aboc->nijabo", h, self.deconv_k, optimize=True)
-        up = np.zeros((n, 29, 29, 32), np.float32)
+        up = np.zeros((n, rows + 1, cols + 1, self.deconv_k.shape[2]), np.float32)
         for a in range(3):
             for b in range(3):
-                up[:, a:a + 28:2, b:b + 28:2] += contrib[:, :, :, a, b]
-        up = np.maximum(up[:, :28, :28] + self.deconv_b, 0.0)
+                up[:, a:a + rows:2, b:b + cols:2] += contrib[:, :, :, a, b]
+        up = np.maximum(up[:, :rows, :cols] + self.deconv_b, 0.0)
         # 3x3 convolution, 'same' (zero padding 1) down to one channel
         padded = np.pad(up, ((0, 0), (1, 1), (1, 1), (0, 0)))
-        out = np.full((n, 28, 28), self.conv_b[0], np.float32)
+        out = np.full((n, rows, cols), self.conv_b[0], np.float32)
         for a in range(3):
             for b in range(3):
-                out += padded[:, a:a + 28, b:b + 28] @ self.conv_k[a, b, :, 0]
+                out += padded[:, a:a + rows, b:b + cols] @ self.conv_k[a, b, :, 0]
         return out
 
     def __call__(self, t: np.ndarray) -> np.ndarray:

@@ -77,7 +77,7 @@ def slider_over_figure(slider: widgets.widget.Widget, fig: Figure, show) -> widg
 
 
 def em_stepper(X: np.ndarray, history: gmm.EMHistory, order: np.ndarray | None = None) -> widgets.VBox:
-    """A slider over EM iterations; the scatter colours and ellipses follow in place.
+    """A slider over EM iterations on a ``plots.plot_gmm`` figure, whose scatter colours and ellipses follow in place.
 
     ``history.params[l - 1]`` is theta^{l-1}; the figure shows the responsibilities of the
     E-step at that iteration and the component ellipses, component k in ``plots.COLORS[order[k]]``
@@ -87,17 +87,9 @@ def em_stepper(X: np.ndarray, history: gmm.EMHistory, order: np.ndarray | None =
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     first = history.params[0]
-    order = np.arange(first.n_components) if order is None else np.asarray(order)
-    palette = [plots.COLORS[o % len(plots.COLORS)] for o in order]
-    scatter = ax.scatter(X[:, 0], X[:, 1], s=10, linewidths=0)
-    ellipses, centres = [], []
-    for k in range(first.n_components):
-        color = palette[k]
-        ellipses.append(ax.add_patch(plots.covariance_ellipse(first.means[k], first.covariances[k], color)))
-        centres.append(ax.plot(*first.means[k], marker="X", markersize=14, color=color,
-                               markeredgecolor="k")[0])
-    ax.set(xlabel="$x_1$", ylabel="$x_2$")
-    ax.set_aspect("equal", adjustable="box")
+    palette = plots.component_colors(first.n_components, order)
+    artists = plots.plot_gmm(ax, X, first.means, first.covariances, resp=gmm.e_step(X, first), order=order)
+    ax.set_aspect("equal", adjustable="box")      # and fixed limits, so the view stays put while EM runs
     pad = 0.1 * np.ptp(X, axis=0)
     ax.set_xlim(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0])
     ax.set_ylim(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1])
@@ -109,8 +101,8 @@ def em_stepper(X: np.ndarray, history: gmm.EMHistory, order: np.ndarray | None =
 
     def show(iteration: int) -> None:
         params = history.params[iteration - 1]
-        scatter.set_facecolors(plots.responsibility_colors(gmm.e_step(X, params), palette))
-        for ellipse, centre, mu, cov in zip(ellipses, centres, params.means, params.covariances,
+        artists.scatter.set_facecolors(plots.responsibility_colors(gmm.e_step(X, params), palette))
+        for ellipse, centre, mu, cov in zip(artists.ellipses, artists.centres, params.means, params.covariances,
                                             strict=True):
             ellipse.width, ellipse.height, ellipse.angle = plots.ellipse_geometry(cov)
             ellipse.set_center(tuple(mu))
@@ -219,19 +211,17 @@ class LatentScatter:
     ``render(point, line)`` costs a copy and a JPEG encoding, never a matplotlib redraw.
     """
 
-    def __init__(self, t: np.ndarray, labels: np.ndarray, limit: float, size_px: int = 460,
-                 class_names: list[str] | None = None):
+    def __init__(self, t: np.ndarray, labels: np.ndarray, limit: float, size_px: int = 460):
         dpi = 100
         fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi)
         canvas = FigureCanvasAgg(fig)
         ax = fig.add_axes((0.14, 0.11, 0.83, 0.85))
         ax.scatter(t[:, 0], t[:, 1], c=labels, cmap=plots.DIGIT_CMAP, s=2, vmin=-0.5, vmax=9.5, linewidths=0)
         ax.set(xlim=(-limit, limit), ylim=(-limit, limit), xlabel="$t_1$", ylabel="$t_2$")
-        names = class_names or [str(k) for k in range(10)]
         for k in range(10):  # class labels at the median position of each class
             if np.any(labels == k):
                 cx, cy = np.median(t[labels == k], axis=0)
-                ax.text(cx, cy, names[k], fontsize=13, weight="bold", ha="center", va="center",
+                ax.text(cx, cy, str(k), fontsize=13, weight="bold", ha="center", va="center",
                         bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7, "lw": 0})
         canvas.draw()
         self.background = np.asarray(canvas.buffer_rgba())[..., :3].copy()
@@ -294,8 +284,7 @@ def moved(change) -> bool:
     return abs(change["new"] - change["old"]) > ECHO_TOLERANCE
 
 
-def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float = 3.0,
-                    class_names: list[str] | None = None) -> widgets.VBox:
+def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float = 3.0) -> widgets.VBox:
     """Sliders over the 2-D latent space with the decoded image and a marker on the latent scatter.
 
     ``decode`` maps latent points (n, 2) to pixel probabilities (n, 28, 28) — pass a
@@ -305,7 +294,7 @@ def latent_explorer(decode, t_data: np.ndarray, labels: np.ndarray, limit: float
     ``digit_a``, ``digit_b`` and ``alpha`` interpolate between two data points' encodings.
     Outputs: ``image`` (the decoded digit), ``scatter`` (with the marker), ``path`` (the decoded path).
     """
-    scatter = LatentScatter(t_data, labels, limit, class_names=class_names)
+    scatter = LatentScatter(t_data, labels, limit)
     slider_style = {"continuous_update": True, "readout_format": ".2f", "layout": widgets.Layout(width="420px"),
                     "step": SLIDER_STEP}
     t1 = EchoSafeFloatSlider(value=0.0, min=-limit, max=limit, description="t1", **slider_style)

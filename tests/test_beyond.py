@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import beyond, data, distributions, exercises, latent, vae, vae_evaluation
+from helpers import beyond, data, exercises, latent, vae, vae_evaluation
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +64,10 @@ def test_the_importance_weighted_bound_lies_between_the_elbo_and_the_quadrature(
     rng = np.random.default_rng(0)
     for image in x[:4]:
         log_w, t_mean, t_log_var = vae_evaluation.importance_log_weights(model, image, 20_000, rng)
-        groups = distributions.log_mean_exp(log_w.reshape(20, 1000), axis=1)
+        l_1000, error = vae_evaluation.importance_weighted_bound(log_w, 1000)    # 20 groups of 1000
         log_px, _ = vae_evaluation.quadrature_log_px(model.decoder, image,
                                                      *vae_evaluation.latent_grid(t_mean, t_log_var))
-        assert groups.mean() <= log_px + 3 * groups.std(ddof=1) / np.sqrt(20)
+        assert l_1000 <= log_px + 3 * error
 
 
 def test_wider_models_switch_dimensions_off(test_images):

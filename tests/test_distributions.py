@@ -74,6 +74,53 @@ def test_the_same_functions_run_through_keras_ops_with_gradients():
     np.testing.assert_allclose(grad_lv.numpy(), 0.5 * (np.exp(lv.numpy()) - 1))   # dKL/dlv = (s^2 - 1)/2
 
 
+NUMPY_ONLY_SCRIPT = """
+import sys
+import numpy as np
+from helpers import distributions as D, gmm, meanfield as mf
+
+rng = np.random.default_rng(0)
+X = gmm.sample_mixture(gmm.demo_mixture(), 200, rng)[0]
+fit = gmm.fit(X, 3, n_init=2, max_iter=20)
+gmm.bic(X, fit.params), gmm.lower_bound(X, fit.params, gmm.e_step(X, fit.params))
+x = rng.normal(1.0, 0.5, 20)
+prior, q = mf.NormalGamma(0.0, 2.0, 2.0, 1.5), mf.NormalGammaFactors(0.5, 3.0, 3.0, 2.0)
+mf.cavi_normal_gamma(x, prior, q, n_iter=3), mf.variational_em_normal_gamma(x, prior, q, n_iter=3)
+M, T = np.meshgrid(np.linspace(-1.0, 2.0, 5), np.linspace(0.1, 3.0, 5))
+mf.log_q_density(M, T, q), mf.log_normal_gamma_density(M, T, prior), mf.log_q_density(0.5, 1.0, q)
+mf.log_q_density([0.0, 1.0], [1.0, 2.0], q)                      # a Python list is numpy input too
+mf.cavi_gaussian(np.zeros(2), np.array([[1.0, 0.5], [0.5, 1.0]]), np.ones(2), n_iter=2)
+bayes_prior = mf.BayesianGMMPrior(1e-3, X.mean(0), 1.0, np.linalg.inv(np.cov(X.T)), 2.0)
+mf.cavi_bayesian_gmm(X, rng.dirichlet(np.ones(4), size=len(X)), bayes_prior, max_iter=5)
+D.kl_standard_normal([0.7, -1.2], [-0.5, 0.8]), D.log_normal_diag([[0.0, 1.0]], [0.0, 0.0], (0.0, 0.0))
+D.log_standard_normal([[0.0, 1.0]]), D.reparameterize([0.0], [0.0], [1.0])
+D.bernoulli_nll_from_logits([[0.0, 1.0]], [[2.0, -1.0]]), D.log_normal(0.5, 0, 0.0)
+print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
+"""
+
+
+def test_numpy_input_never_imports_keras_or_tensorflow():
+    """Notebooks 01-02 run gmm and meanfield on numpy input (arrays, numbers, lists): Keras must stay unloaded."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", NUMPY_ONLY_SCRIPT], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_lists_and_tuples_give_the_same_numbers_as_arrays():
+    m, lv, eps = [0.7, -1.2], (-0.5, 0.8), [[0.3, -0.1]]
+    np.testing.assert_allclose(D.kl_standard_normal(m, lv), D.kl_standard_normal(np.array(m), np.array(lv)))
+    np.testing.assert_allclose(D.log_normal_diag(eps, m, lv),
+                               D.log_normal_diag(np.array(eps), np.array(m), np.array(lv)))
+    np.testing.assert_allclose(D.reparameterize(m, lv, eps), np.array(m) + np.exp(0.5 * np.array(lv)) * np.array(eps))
+    np.testing.assert_allclose(D.bernoulli_nll_from_logits([[1.0, 0.0]], [[0.0, 0.0]]), [2 * np.log(2.0)])
+
+
 def test_weighted_gaussian_statistics_with_hard_assignments_are_the_class_means_and_covariances():
     X = RNG.normal(size=(50, 2))
     labels = np.arange(50) % 2

@@ -71,7 +71,7 @@ def small_mnist():
     on all 10,000 test images proves nothing more about writing files and choosing checkpoints than 512 do."""
     (x_train, y_train), (x_test, y_test) = data.load_mnist()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(train.DATASETS, "mnist", lambda: ((x_train[:512], y_train[:512]), (x_test[:512], y_test[:512])))
+        patch.setitem(data.DATASETS, "mnist", lambda: ((x_train[:512], y_train[:512]), (x_test[:512], y_test[:512])))
         yield
 
 
@@ -101,7 +101,10 @@ def test_selection_uses_the_validation_split_and_refuses_runs_validated_on_test(
     selection = json.loads((tmp_path / "chosen" / "provenance.json").read_text())["selection"]
     assert [row["epoch"] for row in selection["table"]] == [1, 2]
     assert selection["chosen"]["epoch"] == min(selection["table"], key=lambda r: r["validation_loss"])["epoch"]
-    assert set(selection["test_loss"]) == {"loss", "reconstruction", "kl"}
+    test_loss = selection["test_loss"]           # train.objective: beta = 1, so loss is the -ELBO
+    assert set(test_loss) == {"loss", "reconstruction", "kl", "neg_elbo"}
+    assert test_loss["neg_elbo"] == pytest.approx(test_loss["loss"]) == pytest.approx(test_loss["reconstruction"]
+                                                                                      + test_loss["kl"])
     vae.load_trained_vae(tmp_path / "chosen" / "vae.weights.h5")
     test_validated = tmp_path / "old"                      # the same run, as if trained without --validation-images
     shutil.copytree(trained_run, test_validated)
@@ -175,6 +178,19 @@ def test_numpy_decoder_matches_keras(shipped):
     np.testing.assert_allclose(decoder(t), vae.decode(shipped.decoder, t), atol=1e-5)
 
 
+def test_numpy_decoder_follows_decoder_grid(monkeypatch):
+    """vae.DECODER_GRID is the one place that sets the decoder's first feature map: change it, and the numpy
+    decoder still matches the Keras one (here a 7 x 7 x 8 map, decoded to 14 x 14 pixels)."""
+    monkeypatch.setattr(vae, "DECODER_GRID", (7, 7, 8))
+    monkeypatch.setattr(vae_evaluation, "DECODER_GRID", (7, 7, 8))
+    keras.utils.set_random_seed(0)
+    decoder = vae.build_decoder(2)
+    t = np.random.default_rng(0).normal(0, 1, (4, 2)).astype("float32")
+    expected = np.asarray(decoder(t))[..., 0]
+    assert expected.shape == (4, 14, 14)
+    np.testing.assert_allclose(vae_evaluation.NumpyDecoder.from_keras(decoder).logits(t), expected, atol=1e-4)
+
+
 def test_numpy_decoder_is_quiet_and_bounded_far_from_the_codes(shipped):
     """Notebook 05 decodes along a ray far outside the clusters: logits there are large, exp(-logit) would overflow."""
     decoder = vae_evaluation.NumpyDecoder.from_keras(shipped.decoder)
@@ -195,17 +211,28 @@ def test_three_ways_to_log_p_x_agree(shipped):
     elbo = float(log_w.mean())
     assert kl > 0 and elbo < log_px
     assert abs(log_px - (elbo + kl)) < 0.2                          # eq. 5
-    assert elbo < vae_evaluation.importance_weighted_bound(log_w, 100) < log_px + 0.2
-    assert abs(vae_evaluation.importance_weighted_bound(log_w, 5000) - log_px) < 0.5
+    l_100, se_100 = vae_evaluation.importance_weighted_bound(log_w, 100)
+    assert elbo < l_100 < log_px + 0.2 and 0 < se_100 < 0.5
+    l_5000, se_5000 = vae_evaluation.importance_weighted_bound(log_w, 5000)
+    assert abs(l_5000 - log_px) < 0.5 and np.isnan(se_5000)            # one group: no standard error
     assert np.exp(log_post).sum() * cell == pytest.approx(1.0, abs=1e-6)
 
 
-def test_importance_weighted_bound_groups():
-    log_w = np.log(np.array([1.0, 3.0, 2.0, 2.0]))
-    assert vae_evaluation.importance_weighted_bound(log_w, 1) == pytest.approx(np.mean(log_w))
-    assert vae_evaluation.importance_weighted_bound(log_w, 2) == pytest.approx(np.log(2.0))
-    with pytest.raises(ValueError):
-        vae_evaluation.importance_weighted_bound(log_w, 5)
+def test_importance_weighted_bound_groups_and_its_standard_error():
+    log_w = np.log(np.array([1.0, 3.0, 2.0, 2.0, 5.0]))            # the fifth is left out for k = 2
+    bound, error = vae_evaluation.importance_weighted_bound(log_w, 1)
+    assert bound == pytest.approx(np.mean(log_w)) and error == pytest.approx(np.std(log_w, ddof=1) / np.sqrt(5))
+    bound, error = vae_evaluation.importance_weighted_bound(log_w, 2)   # groups log 2 and log 2: no spread
+    assert bound == pytest.approx(np.log(2.0)) and error == pytest.approx(0.0)
+    groups = np.log([1.5, 3.5])
+    bound, error = vae_evaluation.importance_weighted_bound(np.log([1.0, 2.0, 3.0, 4.0]), 2)
+    assert bound == pytest.approx(groups.mean()) and error == pytest.approx(groups.std(ddof=1) / np.sqrt(2))
+    assert np.isnan(vae_evaluation.importance_weighted_bound(log_w, 3)[1])   # one group of 3
+    for bad_k, message in ((6, "need at least k=6 samples"), (0, "positive integer"), (2.0, "positive integer")):
+        with pytest.raises(ValueError, match=message):
+            vae_evaluation.importance_weighted_bound(log_w, bad_k)
+    with pytest.raises(ValueError, match=r"one image's log weights \(S,\)"):
+        vae_evaluation.importance_weighted_bound(log_w[None], 1)
 
 
 @pytest.mark.skipif(not (data.DEBIAN_FASHION_DIR / data.FASHION_FILES["x_train"]).exists(),

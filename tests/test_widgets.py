@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from helpers import gmm, widgets
 
@@ -21,6 +22,25 @@ def test_em_stepper_redraws_in_place():
     last = fit.history.params[-1]
     np.testing.assert_allclose(sorted(p.center for p in ax.patches), sorted(map(tuple, last.means)))
     assert box.slider.max == len(fit.history.params)
+
+
+def test_em_stepper_draws_with_plot_gmm_and_plot_gmm_returns_its_artists(monkeypatch):
+    """The stepper's figure is plots.plot_gmm's (one drawing of a mixture in the course), then updated in place."""
+    from matplotlib.colors import to_rgba
+
+    from helpers import plots
+
+    drawn, plot_gmm = [], plots.plot_gmm
+    monkeypatch.setattr(plots, "plot_gmm", lambda *args, **kwargs: drawn.append(plot_gmm(*args, **kwargs)) or drawn[-1])
+    X, history = _small_em()
+    box = widgets.em_stepper(X, history, order=np.array([2, 0, 1]))
+    assert len(drawn) == 1
+    ax, artists = box.figure.axes[0], drawn[0]
+    assert list(ax.collections) == [artists.scatter]
+    assert list(ax.patches) == artists.ellipses and list(ax.lines) == artists.centres
+    assert [e.get_edgecolor() for e in artists.ellipses] == [to_rgba(plots.COLORS[o]) for o in (2, 0, 1)]
+    with pytest.raises(ValueError, match="one colour index per component"):
+        plots.component_colors(3, order=[0, 1])
 
 
 def _toy_decoder(t):
