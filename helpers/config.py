@@ -36,6 +36,7 @@ class Sizes:
     # Notebook 04: VAE
     vae_live_epochs: int
     vae_train_subset: int | None
+    vae_gap_images: int              # test images whose gap notebook 04 splits into approximation + amortization
     # Notebook 06: comparing trained models (no training; every other figure uses the whole test set)
     beyond_bound_images: int         # test images for the importance-weighted bound, k = 1000 samples each
 
@@ -49,6 +50,7 @@ FULL = Sizes(
     svi_joint_steps=3000,
     vae_live_epochs=3,
     vae_train_subset=None,
+    vae_gap_images=200,
     beyond_bound_images=100,
 )
 
@@ -61,6 +63,7 @@ FAST = Sizes(
     svi_joint_steps=1500,
     vae_live_epochs=1,
     vae_train_subset=2048,
+    vae_gap_images=12,
     beyond_bound_images=8,
 )
 
