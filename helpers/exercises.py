@@ -1,4 +1,4 @@
-"""Graded exercises: instant, specific feedback on a student's implementation of the course's maths.
+"""Graded exercises: the catalogue of the course's exercises, and the checks the notebooks call.
 
 Each exercise names the function the student writes, the equation it implements and the helper it
 is checked against (the course's reference implementation). :func:`check` calls the student's
@@ -11,7 +11,7 @@ which the answer is furthest off (relative to the tolerance), and on it the wors
 the expected and the computed value, their difference and the tolerance. When the student's outputs
 match a *known mistake* on every input (a missing log-sum-exp, a sign error in the KL, log s where
 the equation has log s^2, ...), the feedback names that mistake too. :func:`assert_correct` is the
-form the notebooks' otter-grader tests call.
+form the notebooks' otter-grader tests call. How a function is graded lives in :mod:`helpers.grading`.
 
 Light: numpy and scipy only, except the exercises of notebook 03, whose reference (helpers.svi)
 loads TensorFlow when its check first runs.
@@ -19,320 +19,20 @@ loads TensorFlow when its check first runs.
 
 from __future__ import annotations
 
-import copy
-import inspect
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import norm
 
 from helpers import distributions, gmm, latent, meanfield
+from helpers.grading import Case, Exercise, Feedback, Mistake, grade
 
 __all__ = ["EXERCISES", "Exercise", "Feedback", "assert_correct", "check", "student_or_course"]
 
 
-@dataclass(frozen=True)
-class Case:
-    """One input to try: a short description for the feedback, and the arguments by the reference's names."""
-
-    name: str
-    kwargs: dict
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A plausible wrong answer, written out, and what to tell a student whose outputs match it."""
-
-    hint: str
-    answer: Callable
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """A function for the student to write, its reference, the inputs to try and the known mistakes.
-
-    ``outputs`` names the outputs when the reference returns several: the feedback names them, and a
-    student who returns the course's own result type (``gmm.GMMParams``, ``meanfield.NormalGammaFactors``)
-    has them read from its attributes.
-    """
-
-    name: str
-    title: str
-    signature: str
-    reference: Callable
-    cases: Callable[[], list[Case]]
-    hint: str
-    mistakes: list[Mistake] = field(default_factory=list)
-    rtol: float = 1e-6
-    atol: float = 1e-8
-    outputs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """The outcome of :func:`check`: passed or not, and a message for the student."""
-
-    exercise: str
-    passed: bool
-    message: str
-    not_started: bool = False
-
-    def __str__(self) -> str:
-        return self.message
-
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(self.message)
-
-
-class _NotStarted(Exception):
-    pass
-
-
-class _NotArrays(Exception):
-    """The function returned something that cannot be read as the exercise's output arrays."""
-
-
-# ----------------------------------------------------------------------------- calling the function
-
-
-def _parameters(ex: Exercise) -> list[str]:
-    """The reference's parameter names: the order in which every function is called."""
-    return list(inspect.signature(ex.reference).parameters)
-
-
-def _arity_problem(fn: Callable, names: list[str]) -> str | None:
-    """One plain sentence when ``fn`` cannot take the arguments ``names`` positionally, else None."""
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):          # a builtin or an object without a readable signature: just try it
-        return None
-    try:
-        signature.bind(*names)
-    except TypeError:
-        return (f"your function's parameters are ({', '.join(signature.parameters)}), but the check calls it "
-                f"with {len(names)} arguments, in this order: {', '.join(names)}. Give it one parameter for each, "
-                f"in that order (the names may differ).")
-    return None
-
-
-def _student_names(fn: Callable, names: list[str]) -> list[str]:
-    """The student's names for the reference's parameters ``names`` (the same where they cannot be read)."""
-    try:
-        params = [p.name for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
-    return params[:len(names)] + names[len(params):]
-
-
-def _to_array(item) -> np.ndarray:
-    if hasattr(item, "numpy") and not isinstance(item, np.ndarray):        # a TensorFlow or Keras tensor
-        item = item.numpy()
-    try:
-        return np.asarray(item, dtype=float)
-    except (TypeError, ValueError):
-        raise _NotArrays(f"a {type(item).__name__} that numpy cannot read as an array of numbers") from None
-
-
-def _as_arrays(out, outputs: tuple[str, ...] = ()) -> list[np.ndarray]:
-    """A function's result as a list of float arrays, one per output of the exercise.
-
-    With one output, a list or tuple (a loop's rows, say) is that one array. With several, a tuple or
-    list gives one array per element, and an object with attributes named like ``outputs`` (the
-    course's own result types) or a dict with those keys gives those. TensorFlow tensors, 0-d arrays
-    and Python numbers are read as arrays.
-    """
-    if out is None or out is Ellipsis:
-        raise _NotStarted
-    if len(outputs) > 1 and all(hasattr(out, name) for name in outputs):
-        items = [getattr(out, name) for name in outputs]
-    elif len(outputs) > 1 and isinstance(out, dict) and all(name in out for name in outputs):
-        items = [out[name] for name in outputs]
-    elif len(outputs) > 1 and (isinstance(out, tuple | list) or isinstance(out, np.ndarray) and out.ndim > 0):
-        items = list(out)
-    else:
-        items = [out]
-    if any(item is None or item is Ellipsis for item in items):
-        raise _NotStarted
-    return [_to_array(item) for item in items]
-
-
-def _unchanged(before, after) -> bool:
-    """Whether an input is as it was (arrays compared element by element, NaN equal to NaN)."""
-    if isinstance(before, np.ndarray):
-        return np.shape(after) == before.shape and np.array_equal(before, after, equal_nan=before.dtype.kind == "f")
-    try:
-        return bool(before == after)
-    except Exception:                   # noqa: BLE001 - an input that cannot be compared is taken as unchanged
-        return True
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """The student's outputs on one input, and the names of the inputs their function changed in place."""
-
-    arrays: list[np.ndarray]
-    changed: list[str]
-
-
-def _run(fn: Callable, ex: Exercise, case: Case) -> _Outcome:
-    """Call ``fn`` positionally on a copy of the case's arguments; note which of them it changed."""
-    names = _parameters(ex)
-    args = copy.deepcopy([case.kwargs[name] for name in names])
-    with np.errstate(all="ignore"):
-        out = fn(*args)
-    changed = [name for name, arg, mine in zip(names, [case.kwargs[n] for n in names], args, strict=True)
-               if not _unchanged(arg, mine)]
-    return _Outcome(_as_arrays(out, ex.outputs), changed)
-
-
-# ----------------------------------------------------------------------------- comparing outputs
-
-
-def _excess(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> np.ndarray:
-    """|got - want| / (atol + rtol |want|) elementwise: above 1 is outside the tolerance.
-
-    0 where the two are equal (equal infinities, NaN where the answer is NaN too), inf where only one is
-    NaN or infinite.
-    """
-    with np.errstate(all="ignore"):
-        ratio = np.abs(got - want) / (atol + rtol * np.abs(want))
-    same = (got == want) | (np.isnan(got) & np.isnan(want))
-    return np.where(same, 0.0, np.where(np.isnan(ratio), np.inf, ratio))
-
-
-def _distance(got: list[np.ndarray], want: list[np.ndarray], rtol: float, atol: float) -> float:
-    """How far off an answer is on one input, in tolerances: at most 1 is right, inf is a wrong count or shape."""
-    if len(got) != len(want) or any(g.shape != w.shape for g, w in zip(got, want, strict=True)):
-        return np.inf
-    return max((float(_excess(g, w, rtol, atol).max()) for g, w in zip(got, want, strict=True) if w.size),
-               default=0.0)
-
-
-def _close(got: list[np.ndarray], want: list[np.ndarray], rtol: float, atol: float) -> bool:
-    return _distance(got, want, rtol, atol) <= 1.0
-
-
-def _two_numbers(want: float, got: float) -> tuple[str, str]:
-    """Both numbers with just enough significant digits (4 at least) to print differently."""
-    for digits in range(4, 18):
-        shown = f"{want:.{digits}g}", f"{got:.{digits}g}"
-        if shown[0] != shown[1]:
-            break
-    return shown
-
-
-def _output_name(ex: Exercise, i: int, n: int) -> str:
-    if n == 1:
-        return ""
-    return f"output `{ex.outputs[i]}`" if len(ex.outputs) == n else f"output {i + 1}"
-
-
-def _locate(got: list[np.ndarray], want: list[np.ndarray], ex: Exercise) -> str:
-    """Where ``got`` is furthest from ``want``: output, worst element's index, both values, gap and tolerance."""
-    if len(got) != len(want):
-        names = f" ({', '.join(ex.outputs)})" if len(ex.outputs) == len(want) else ""
-        return f"expected {len(want)} outputs{names}, got {len(got)}"
-    for i, (g, w) in enumerate(zip(got, want, strict=True)):
-        if g.shape != w.shape:
-            what = _output_name(ex, i, len(want))
-            return f"{what + ': ' if what else ''}expected shape {w.shape}, got shape {g.shape}"
-    worst = [float(_excess(g, w, ex.rtol, ex.atol).max()) if w.size else 0.0 for g, w in zip(got, want, strict=True)]
-    i = int(np.argmax(worst))
-    excess = _excess(got[i], want[i], ex.rtol, ex.atol)
-    index = np.unravel_index(int(np.argmax(excess)), want[i].shape)
-    expected, computed = float(want[i][index]), float(got[i][index])
-    shown = _two_numbers(expected, computed)
-    where = " ".join(filter(None, [_output_name(ex, i, len(want)),
-                                   f"at index ({', '.join(str(int(k)) for k in index)})" if index else ""]))
-    note = " (NaN or inf where the answer is finite)" if np.isfinite(expected) and not np.isfinite(computed) else ""
-    return (f"{where + ': ' if where else ''}expected {shown[0]}, got {shown[1]}, "
-            f"|difference| {abs(computed - expected):.3g} (tolerance {ex.atol + ex.rtol * abs(expected):.2g}){note}")
-
-
-# ----------------------------------------------------------------------------- the check
-
-
-def _crash_line(error: Exception, fn: Callable) -> str:
-    """The line of the student's code where ``error`` was raised (else the last line outside this module)."""
-    frames = traceback.extract_tb(error.__traceback__)
-    code = getattr(fn, "__code__", None)
-    theirs = [f for f in frames if code is not None and f.filename == code.co_filename]
-    outside = [f for f in frames if f.filename != __file__]
-    where = (theirs or outside or frames)[-1]
-    return f"line {where.lineno}: `{where.line}`"
-
-
-def _in_place_message(fn: Callable, ex: Exercise, changed: list[str]) -> str:
-    """Which inputs the student's function changed, by the exercise's names and the student's, and what to do."""
-    mine = dict(zip(_parameters(ex), _student_names(fn, _parameters(ex)), strict=True))
-    named = ", ".join(f"`{name}`" + (f" (your `{mine[name]}`)" if mine[name] != name else "") for name in changed)
-    first = mine[changed[0]]
-    return (f"Your function changed its input{'s' if len(changed) > 1 else ''} {named} in place. "
-            f"Compute into a new array instead: write `{first} = {first} / ...` or use a new name, because "
-            f"`{first} /= ...`, `{first} += ...` and `{first}[...] = ...` write into the caller's array, which the "
-            f"notebook uses again after the call.")
-
-
 def check(name: str, fn: Callable) -> Feedback:
     """Check the student's ``fn`` against exercise ``name``'s reference. Never raises; returns Feedback."""
-    ex = EXERCISES[name]
-    cases = ex.cases()
-    problem = _arity_problem(fn, _parameters(ex))
-    if problem:
-        return Feedback(name, False, f"{ex.title}: not yet. The signature is `{ex.signature}`: {problem}")
-    outcomes = []
-    for case in cases:
-        try:
-            outcomes.append(_run(fn, ex, case))
-        except (_NotStarted, NotImplementedError):
-            return Feedback(name, False, f"{ex.title}: not implemented yet. Replace the `...` in `{ex.signature}` "
-                                         f"with your code, run that cell, then run this check again (if you have, "
-                                         f"check that it ends with `return`).", not_started=True)
-        except _NotArrays as error:
-            return Feedback(name, False, f"{ex.title}: not yet. On the input '{case.name}' your function returned "
-                                         f"{error}; the signature is `{ex.signature}`.")
-        except Exception as error:          # a crash in the student's code is feedback, not a crash of the notebook
-            return Feedback(name, False, f"{ex.title}: your function raised {type(error).__name__}: {error} "
-                                         f"({_crash_line(error, fn)}) on the input '{case.name}'. Hint: {ex.hint}")
-    got = [outcome.arrays for outcome in outcomes]
-    want = [_run(ex.reference, ex, case).arrays for case in cases]
-    distances = [_distance(g, w, ex.rtol, ex.atol) for g, w in zip(got, want, strict=True)]
-    changed = next((outcome.changed for outcome in outcomes if outcome.changed), [])
-    if max(distances) <= 1.0 and not changed:
-        return Feedback(name, True, f"{ex.title}: correct on all {len(cases)} inputs "
-                                    f"({', '.join(case.name for case in cases)}). Well done.")
-    parts = [f"{ex.title}: not yet."]
-    if changed:
-        parts.append(_in_place_message(fn, ex, changed))
-        if max(distances) <= 1.0:
-            parts.append("Your outputs are right.")
-            return Feedback(name, False, " ".join(parts))
-    mistake = _matching_mistake(ex, cases, got)
-    if mistake is not None:
-        parts.append(mistake.hint)
-    i = int(np.argmax(distances))
-    n_wrong = sum(d > 1.0 for d in distances)
-    which = ("the only input your answer gets wrong" if n_wrong == 1
-             else f"furthest off of the {n_wrong} inputs your answer gets wrong")
-    parts.append(f"On the input '{cases[i].name}' ({which}): {_locate(got[i], want[i], ex)}.")
-    if mistake is None:
-        parts.append(f"Hint: {ex.hint}")
-    return Feedback(name, False, " ".join(parts))
-
-
-def _matching_mistake(ex: Exercise, cases: list[Case], got: list[list[np.ndarray]]) -> Mistake | None:
-    """The catalogued mistake whose outputs the student's match on every input, if any."""
-    for mistake in ex.mistakes:
-        try:
-            wrong = [_run(mistake.answer, ex, case).arrays for case in cases]
-        except Exception:           # noqa: BLE001 - a catalogued mistake that cannot run here matches nothing
-            continue
-        if all(_close(g, w, ex.rtol, ex.atol) for g, w in zip(got, wrong, strict=True)):
-            return mistake
-    return None
+    return grade(EXERCISES[name], fn)
 
 
 def student_or_course(name: str, fn: Callable, course_fn: Callable) -> Callable:
