@@ -27,7 +27,8 @@ from helpers import data, vae, vae_evaluation
 from helpers.latent import active_units
 
 __all__ = [
-    "BETA_MODELS", "DIMENSION_MODELS", "MODELS", "active_units", "codes", "confident_fraction", "digit_classifier",
+    "BETA_MODELS", "DIMENSION_MODELS", "MODELS", "active_units", "class_anchors", "codes", "confident_fraction",
+    "digit_classifier",
     "load", "path_roughness", "prior_hole_fraction", "rate_and_distortion", "test_set_bound", "train_digit_classifier",
 ]
 
@@ -165,6 +166,18 @@ def digit_classifier():
 def confident_fraction(probabilities: np.ndarray, threshold: float = 0.9) -> float:
     """The share of images (rows of class probabilities (n, 10)) that the classifier labels with p >= threshold."""
     return float(np.mean(np.max(probabilities, axis=1) >= threshold))
+
+
+def class_anchors(t_codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """For each class k = 0..9, the code of the class's *central* digit: the one nearest the class's mean code. (10, D)
+
+    A class's mean code need not lie among its codes (the autoencoder's classes are long arms), but this one does.
+    """
+    anchors = []
+    for k in range(10):
+        members = t_codes[labels == k]
+        anchors.append(members[np.argmin(np.sum((members - members.mean(axis=0)) ** 2, axis=1))])
+    return np.array(anchors)
 
 
 def path_roughness(images: np.ndarray) -> dict[str, float]:

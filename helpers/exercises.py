@@ -461,11 +461,11 @@ def _grid_coverage_as_tail(n, coverage):
 def _active_units_cases() -> list[Case]:
     rng = np.random.default_rng(12)
     scales = np.array([2.0, 0.5, 0.2, 0.12, 0.08, 0.05, 0.02, 0.001])      # variances 4 ... 1e-6 around 0.01
-    return [Case("1,000 codes in 8 dimensions, spreads from 2 to 0.001",
+    return [Case("1000 codes in 8 dimensions with spreads from 2 to 0.001",
                  dict(t_means=rng.normal(size=(1000, 8)) * scales, threshold=0.01)),
             Case("codes far from 0 that hardly move", dict(t_means=5.0 + 0.05 * rng.normal(size=(500, 4)),
                                                            threshold=0.01)),
-            Case("two images, threshold 0.5", dict(t_means=np.array([[0.0, 3.0, 1.0], [2.0, 3.1, 1.0]]),
+            Case("two images and threshold 0.5", dict(t_means=np.array([[0.0, 3.0, 1.0], [2.0, 3.1, 1.0]]),
                                                    threshold=0.5)),
             Case("more dimensions than images", dict(t_means=rng.normal(size=(3, 6)) * [1, 1, 1, .01, .01, .01],
                                                      threshold=0.01))]

@@ -26,7 +26,8 @@ def test_topic_modules_load_without_tensorflow():
     import sys
 
     code = ("import sys; import helpers.config, helpers.data, helpers.distributions, helpers.exercises, helpers.gmm, "
-            "helpers.grading, helpers.latent, helpers.meanfield, helpers.notebooks, helpers.plots, helpers.quiet, helpers.widgets; "
+            "helpers.grading, helpers.latent, helpers.meanfield, helpers.notebooks, helpers.plots, helpers.quiet, "
+            "helpers.widgets; "
             "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
