@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import data, vae, vae_evaluation
+from helpers import data, distributions, vae, vae_evaluation
 from helpers.latent import active_units
 
 __all__ = [
     "BETA_MODELS", "DIMENSION_MODELS", "MODELS", "active_units", "class_anchors", "codes", "confident_fraction",
-    "digit_classifier",
+    "digit_classifier", "evaluate",
     "load", "path_roughness", "prior_hole_fraction", "rate_and_distortion", "test_set_bound", "train_digit_classifier",
 ]
 
@@ -67,16 +67,36 @@ def codes(model: vae.VAE | vae.Autoencoder, x: np.ndarray, batch_size: int = 100
                            for i in range(0, len(x), batch_size)]), None
 
 
-def rate_and_distortion(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """Rate (eq. 17's KL, averaged over images) and distortion (eq. 16's reconstruction term), nats per image.
+def evaluate(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0, batch_size: int = 500) -> dict:
+    """One pass over images (n, 28, 28, 1): rate, distortion, distortion at the mean code, and the codes.
 
-    One sample of t per image (seed ``seed``), as in training. The autoencoder's encoder is a point mass,
-    whose KL to a continuous prior is infinite: its rate is ``inf`` and its distortion is -log p(x | m(x)).
+    ``rate`` = mean KL(q(t|x) || p(t)) (eq. 17), ``distortion`` = mean -log p(x|t) at one sample t ~ q per image
+    (seed ``seed``, the same draws as :func:`vae_evaluation.negative_elbo`), ``at_mean`` = mean -log p(x | m(x)),
+    all nats per image; ``t_mean`` (n, D) and ``t_log_var`` (n, D; None for the autoencoder). The autoencoder's
+    encoder is a point mass, whose KL to a continuous prior is infinite: its rate is ``inf``.
     """
-    if isinstance(model, vae.Autoencoder):
-        return {"rate": float("inf"), "distortion": vae_evaluation.reconstruction_nll(model, x)}
-    terms = vae_evaluation.negative_elbo(model, x, seed=seed)
-    return {"rate": terms["kl"], "distortion": terms["reconstruction"]}
+    t_mean, t_log_var = codes(model, x, batch_size)
+
+    def distortion_at(t: np.ndarray) -> float:          # mean -log p(x | t_i) over the images, t (n, D)
+        total = 0.0
+        for i in range(0, len(x), batch_size):
+            logits = np.asarray(model.decoder(t[i:i + batch_size].astype("float32"), training=False))
+            total += float(np.sum(distributions.bernoulli_nll_from_logits(x[i:i + batch_size], logits)))
+        return total / len(x)
+
+    at_mean = distortion_at(t_mean)
+    if t_log_var is None:
+        return {"rate": float("inf"), "distortion": at_mean, "at_mean": at_mean, "t_mean": t_mean, "t_log_var": None}
+    eps = np.random.default_rng(seed).standard_normal(t_mean.shape).astype("float32")
+    distortion = distortion_at(distributions.reparameterize(t_mean, t_log_var, eps))
+    rate = float(np.mean(distributions.kl_standard_normal(t_mean, t_log_var)))
+    return {"rate": rate, "distortion": distortion, "at_mean": at_mean, "t_mean": t_mean, "t_log_var": t_log_var}
+
+
+def rate_and_distortion(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """Rate (eq. 17's KL) and distortion (eq. 16's reconstruction), nats per image: :func:`evaluate`'s first two."""
+    result = evaluate(model, x, seed)
+    return {"rate": result["rate"], "distortion": result["distortion"]}
 
 
 def test_set_bound(model: vae.VAE, x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
