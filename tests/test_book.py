@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
-import shutil
 import sys
 import threading
 import urllib.parse
@@ -25,14 +24,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from chromium import ARTIFACTS, CHROMIUM
 
 from helpers.notebooks import course_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-quic"]
 NEEDS_CHROMIUM = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine: the website's browser "
                                     "test needs Debian's package 'chromium' (sudo apt-get install chromium)")
 WIDTHS = {"wide": 1400, "phone": 400}
@@ -215,16 +211,6 @@ def server(site):
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Visit:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,12 +22,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from chromium import ARTIFACTS, CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOK = "05_latent_space.ipynb"
 COURSE_NOTEBOOKS = ROOT / "notebooks"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BIN = Path(sys.executable).parent
 
 pytestmark = [
@@ -44,8 +42,6 @@ NOTEBOOK_RUN_MS = 900_000      # every cell of notebook 05: loads the model, enc
 REDRAW_MS = 180_000            # the kernel decodes the new slider value and sends back the image
 RETRY_MS = 60_000              # a front-end reaction (a menu item enabled, cells queued); tried again after it
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-quic"]
 
 
 def free_port() -> int:
@@ -105,16 +101,6 @@ def notebook_copy(tmp_path_factory) -> Path:
             cell.outputs, cell.execution_count = [], None
     nbformat.write(nb, folder / NOTEBOOK)
     return folder
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 DONE_TEXT = "explorer ready"   # printed by notebook 05 right after it displays the explorer
