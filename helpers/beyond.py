@@ -55,7 +55,7 @@ def load(name: str) -> tuple[vae.VAE | vae.Autoencoder, dict]:
     return vae.load_model_folder(data.data_dir() / name)
 
 
-def codes(model: vae.VAE | vae.Autoencoder, x: np.ndarray, batch_size: int = 1000
+def codes(model: vae.VAE | vae.Autoencoder, x: np.ndarray, batch_size: int = 2000
           ) -> tuple[np.ndarray, np.ndarray | None]:
     """Eq. 15: the codes of images (n, 28, 28, 1): q's means (n, D) and log-variances (n, D).
 
@@ -67,7 +67,7 @@ def codes(model: vae.VAE | vae.Autoencoder, x: np.ndarray, batch_size: int = 100
                            for i in range(0, len(x), batch_size)]), None
 
 
-def evaluate(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0, batch_size: int = 500) -> dict:
+def evaluate(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0, batch_size: int = 2000) -> dict:
     """One pass over images (n, 28, 28, 1): rate, distortion, distortion at the mean code, and the codes.
 
     ``rate`` = mean KL(q(t|x) || p(t)) (eq. 17), ``distortion`` = mean -log p(x|t) at one sample t ~ q per image
