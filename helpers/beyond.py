@@ -76,19 +76,12 @@ def evaluate(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0, bat
     encoder is a point mass, whose KL to a continuous prior is infinite: its rate is ``inf``.
     """
     t_mean, t_log_var = codes(model, x, batch_size)
-
-    def distortion_at(t: np.ndarray) -> float:          # mean -log p(x | t_i) over the images, t (n, D)
-        total = 0.0
-        for i in range(0, len(x), batch_size):
-            logits = np.asarray(model.decoder(t[i:i + batch_size].astype("float32"), training=False))
-            total += float(np.sum(distributions.bernoulli_nll_from_logits(x[i:i + batch_size], logits)))
-        return total / len(x)
-
-    at_mean = distortion_at(t_mean)
+    at_mean = vae_evaluation.reconstruction_nll(model, x, t_mean, batch_size)
     if t_log_var is None:
         return {"rate": float("inf"), "distortion": at_mean, "at_mean": at_mean, "t_mean": t_mean, "t_log_var": None}
     eps = np.random.default_rng(seed).standard_normal(t_mean.shape).astype("float32")
-    distortion = distortion_at(distributions.reparameterize(t_mean, t_log_var, eps))
+    t = distributions.reparameterize(t_mean, t_log_var, eps)
+    distortion = vae_evaluation.reconstruction_nll(model, x, t, batch_size)
     rate = float(np.mean(distributions.kl_standard_normal(t_mean, t_log_var)))
     return {"rate": rate, "distortion": distortion, "at_mean": at_mean, "t_mean": t_mean, "t_log_var": t_log_var}
 

@@ -128,8 +128,8 @@ def objective(model, x, seed: int = 0) -> dict[str, float]:
     an autoencoder, and ``neg_elbo`` the -ELBO (reconstruction + KL; absent for an autoencoder).
     """
     if isinstance(model, vae.Autoencoder):
-        return {"reconstruction": vae_evaluation.reconstruction_nll(model, x), "kl": 0.0,
-                "loss": vae_evaluation.reconstruction_nll(model, x)}
+        reconstruction = vae_evaluation.reconstruction_nll(model, x)
+        return {"reconstruction": reconstruction, "kl": 0.0, "loss": reconstruction}
     terms = vae_evaluation.negative_elbo(model, x, seed=seed)
     return {**terms, "neg_elbo": terms["loss"], "loss": terms["reconstruction"] + model.beta * terms["kl"]}
 

@@ -53,18 +53,20 @@ def negative_elbo(vae: VAE, x: np.ndarray, batch_size: int = 500, seed: int = 0)
     return {"reconstruction": rec_sum / n, "kl": kl_sum / n, "loss": (rec_sum + kl_sum) / n}
 
 
-def reconstruction_nll(model, x: np.ndarray, batch_size: int = 500) -> float:
-    """Eq. 16's reconstruction term at the code itself, t = m(x): mean -log p(x | m(x)) per image.
+def reconstruction_nll(model, x: np.ndarray, t: np.ndarray | None = None, batch_size: int = 2000) -> float:
+    """Eq. 16's reconstruction term at given codes: mean -log p(x_i | t_i) per image, nats.
 
-    For the plain autoencoder (deterministic codes) this is its whole loss, the *distortion*.
-    ``x``: float32 (n, 28, 28, 1) in [0, 1].
+    ``x``: float32 (n, 28, 28, 1) in [0, 1]; ``t``: codes (n, D), by default the encoder's means m(x). For the plain
+    autoencoder (deterministic codes) this is its whole loss, the *distortion*; with one sample t ~ q(t|x) per image
+    it is a VAE's distortion.
     """
+    if t is None:
+        codes = [model.encoder(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+        t = np.concatenate([np.asarray(c[0] if isinstance(c, (list, tuple)) else c) for c in codes])
     total = 0.0
-    for start in range(0, len(x), batch_size):
-        xb = x[start:start + batch_size]
-        code = model.encoder(xb, training=False)
-        t_mean = np.asarray(code[0] if isinstance(code, (list, tuple)) else code)
-        total += float(np.sum(bernoulli_nll_from_logits(xb, np.asarray(model.decoder(t_mean, training=False)))))
+    for i in range(0, len(x), batch_size):
+        logits = np.asarray(model.decoder(np.asarray(t[i:i + batch_size], dtype="float32"), training=False))
+        total += float(np.sum(bernoulli_nll_from_logits(x[i:i + batch_size], logits)))
     return total / len(x)
 
 
