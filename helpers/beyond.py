@@ -1,4 +1,4 @@
-"""Notebook 06, beyond the course: what the KL term buys, measured on models that differ in one thing.
+"""Notebook 06, beyond the course: what the KL term buys, measured on models that differ in one setting.
 
 The models (all the course's networks and recipe, see ``data/<name>/provenance.json``):
 
@@ -7,7 +7,7 @@ The models (all the course's networks and recipe, see ``data/<name>/provenance.j
 
 The measurements, each in nats per test image unless said otherwise:
 
-* :func:`rate_and_distortion` (Alemi et al., 2018): rate = E_x KL(q(t|x) || p(t)) (eq. 17),
+* :func:`evaluate` (Alemi et al., 2018): rate = E_x KL(q(t|x) || p(t)) (eq. 17),
   distortion = E_x E_q[-log p(x|t)] (eq. 16's first term); -ELBO = rate + distortion;
 * :func:`test_set_bound`: the importance-weighted bound L_k (Burda et al., 2016) per image;
 * :func:`active_units`: how many latent dimensions the encoder's means actually use;
@@ -27,7 +27,7 @@ from helpers import data, distributions, vae, vae_evaluation
 from helpers.latent import active_units
 
 __all__ = [
-    "BETA_MODELS", "DIMENSION_MODELS", "MODELS", "active_units", "class_anchors", "codes", "confident_fraction",
+    "BETA_MODELS", "DIMENSION_MODELS", "MODELS", "active_units", "class_anchors", "confident_fraction",
     "digit_classifier", "evaluate",
     "load", "path_roughness", "prior_hole_fraction", "rate_and_distortion", "test_set_bound", "train_digit_classifier",
 ]
@@ -55,18 +55,6 @@ def load(name: str) -> tuple[vae.VAE | vae.Autoencoder, dict]:
     return vae.load_model_folder(data.data_dir() / name)
 
 
-def codes(model: vae.VAE | vae.Autoencoder, x: np.ndarray, batch_size: int = 2000
-          ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Eq. 15: the codes of images (n, 28, 28, 1): q's means (n, D) and log-variances (n, D).
-
-    For the autoencoder the codes m(x) (n, D) and None.
-    """
-    if isinstance(model, vae.VAE):
-        return vae.encode(model.encoder, x, batch_size)
-    return np.concatenate([np.asarray(model.encoder(x[i:i + batch_size], training=False))
-                           for i in range(0, len(x), batch_size)]), None
-
-
 def evaluate(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0, batch_size: int = 2000) -> dict:
     """One pass over images (n, 28, 28, 1): rate, distortion, distortion at the mean code, and the codes.
 
@@ -75,7 +63,7 @@ def evaluate(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0, bat
     all nats per image; ``t_mean`` (n, D) and ``t_log_var`` (n, D; None for the autoencoder). The autoencoder's
     encoder is a point mass, whose KL to a continuous prior is infinite: its rate is ``inf``.
     """
-    t_mean, t_log_var = codes(model, x, batch_size)
+    t_mean, t_log_var = vae.encode(model.encoder, x, batch_size)
     at_mean = vae_evaluation.reconstruction_nll(model, x, t_mean, batch_size)
     if t_log_var is None:
         return {"rate": float("inf"), "distortion": at_mean, "at_mean": at_mean, "t_mean": t_mean, "t_log_var": None}
@@ -197,8 +185,8 @@ def path_roughness(images: np.ndarray) -> dict[str, float]:
     """How abruptly decoded images change along a path: ``images`` (n, 28, 28), equal steps in latent space.
 
     ``largest_step_share`` is the largest step's share of the summed per-step changes ||x_{i+1} - x_i||
-    (1/(n-1) when the change is spread evenly, 1 when it happens in one step); it does not depend on the
-    latent space's scale, so models whose codes lie on different scales can be compared.
+    (1/(n-1) when the change is spread evenly, 1 when it happens in one step); it does not change when the whole
+    latent space is rescaled, so models whose codes lie on different scales can be compared.
     """
     steps = np.linalg.norm(np.diff(images.reshape(len(images), -1), axis=0), axis=1)
     return {"largest_step_share": float(steps.max() / steps.sum()), "total_change": float(steps.sum())}

@@ -38,7 +38,6 @@ from pathlib import Path
 from helpers import data, vae, vae_evaluation  # vae imports Keras quietly, TensorFlow backend by default
 
 keras = vae.keras
-np = vae.np
 
 
 class EpochRecorder(keras.callbacks.Callback):
@@ -171,7 +170,7 @@ def train(epochs: int = 25, latent_dim: int = 2, dataset: str = "mnist", seed: i
     return model, rows
 
 
-def select_checkpoint(runs: list[Path], latent_dim: int = 2) -> dict:
+def select_checkpoint(runs: list[Path]) -> dict:
     """Evaluate every epoch checkpoint of ``runs`` on their validation split; return the best.
 
     Each checkpoint's training objective per image (:func:`objective`: the -ELBO for a VAE with beta = 1)

@@ -342,14 +342,20 @@ def shipped_weights(dataset: str = "mnist", latent_dim: int = 2) -> Path:
 # ----------------------------------------------------------------------------- using a trained model
 
 
-def encode(encoder: keras.Model, x: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-    """Eq. 15: q's mean and log-variance for many images: (n, 28, 28, 1) -> (n, D), (n, D)."""
+def encode(encoder: keras.Model, x: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray | None]:
+    """Eq. 15: q's mean and log-variance for many images: (n, 28, 28, 1) -> (n, D), (n, D).
+
+    For the plain autoencoder's encoder (one output): its codes m(x) (n, D) and None.
+    """
     means, log_vars = [], []
     for start in range(0, len(x), batch_size):
-        m, lv = encoder(x[start:start + batch_size], training=False)
-        means.append(np.asarray(m))
-        log_vars.append(np.asarray(lv))
-    return np.concatenate(means), np.concatenate(log_vars)
+        out = encoder(x[start:start + batch_size], training=False)
+        if isinstance(out, (list, tuple)):
+            means.append(np.asarray(out[0]))
+            log_vars.append(np.asarray(out[1]))
+        else:
+            means.append(np.asarray(out))
+    return np.concatenate(means), (np.concatenate(log_vars) if log_vars else None)
 
 
 def decode(decoder: keras.Model, t: np.ndarray, batch_size: int = 1000) -> np.ndarray:

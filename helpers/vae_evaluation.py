@@ -26,7 +26,7 @@ from helpers.distributions import (
     logsumexp,
     reparameterize,
 )
-from helpers.vae import DECODER_GRID, VAE, keras, layers
+from helpers.vae import DECODER_GRID, VAE, encode, keras, layers
 
 __all__ = [
     "NumpyDecoder", "decoder_log_likelihood", "importance_log_weights", "importance_weighted_bound",
@@ -61,8 +61,7 @@ def reconstruction_nll(model, x: np.ndarray, t: np.ndarray | None = None, batch_
     it is a VAE's distortion.
     """
     if t is None:
-        codes = [model.encoder(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
-        t = np.concatenate([np.asarray(c[0] if isinstance(c, (list, tuple)) else c) for c in codes])
+        t = encode(model.encoder, x, batch_size)[0]
     total = 0.0
     for i in range(0, len(x), batch_size):
         logits = np.asarray(model.decoder(np.asarray(t[i:i + batch_size], dtype="float32"), training=False))

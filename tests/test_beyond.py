@@ -72,7 +72,7 @@ def test_the_importance_weighted_bound_lies_between_the_elbo_and_the_quadrature(
 
 def test_wider_models_switch_dimensions_off(test_images):
     x, _ = test_images
-    t_means, _ = beyond.codes(beyond.load("vae-mnist-32d")[0], x)
+    t_means, _ = vae.encode(beyond.load("vae-mnist-32d")[0].encoder, x)
     assert 2 <= latent.active_units(t_means) < 32
 
 
