@@ -35,13 +35,20 @@ def check(name: str, fn: Callable) -> Feedback:
     return grade(EXERCISES[name], fn)
 
 
-def student_or_course(name: str, fn: Callable, course_fn: Callable) -> Callable:
-    """The student's ``fn`` when it passes exercise ``name``'s check, else the course's, with one line saying which."""
-    if check(name, fn).passed:
-        print(f"Using your {EXERCISES[name].signature.split('(')[0]} from here on.")
+def student_or_course(name: str, fn: Callable, course_fn: Callable | None = None) -> Callable:
+    """The student's ``fn`` when it passes exercise ``name``'s check, else the course's, with one line saying which.
+
+    ``course_fn`` defaults to the exercise's reference, which takes the same arguments as the student's function,
+    so the cells after it run either way.
+    """
+    feedback = check(name, fn)
+    what = f"`{getattr(fn, '__name__', EXERCISES[name].signature.split('(')[0])}`"
+    if feedback.passed:
+        print(f"Your {what} passes its check: the cells below use it.")
         return fn
-    print(f"Your {EXERCISES[name].signature.split('(')[0]} is not finished yet: the cells below use the course's.")
-    return course_fn
+    state = "is not finished yet" if feedback.not_started else "does not pass its check yet"
+    print(f"Your {what} {state}: the cells below use the course's instead.")
+    return EXERCISES[name].reference if course_fn is None else course_fn
 
 
 def assert_correct(name: str, fn: Callable) -> Feedback:

@@ -94,6 +94,6 @@ def test_the_notebook_uses_a_passing_student_function_and_falls_back_otherwise(c
         ...
 
     assert exercises.student_or_course("active_units", mine, latent.active_units) is mine
-    assert "Using your active_units" in capsys.readouterr().out
+    assert "Your `mine` passes its check: the cells below use it." in capsys.readouterr().out
     assert exercises.student_or_course("active_units", unfinished, latent.active_units) is latent.active_units
-    assert "not finished yet: the cells below use the course's" in capsys.readouterr().out
+    assert "Your `unfinished` is not finished yet: the cells below use the course's instead." in capsys.readouterr().out
