@@ -72,11 +72,13 @@ def _mixture_cases() -> list[Case]:
             Case("a batch of one point", dict(X=X[:1], **args)),
             Case("points far from every component (plain exp underflows to 0)", dict(X=far, **args)),
             Case("one component", dict(X=X, weights=np.ones(1), means=params.means[:1],
-                                       covariances=params.covariances[:1]))]
+                                       covariances=params.covariances[:1])),
+            Case("a narrow and a wide component over the same points", dict(
+                X=X[:12], weights=np.array([0.5, 0.5]), means=np.array([[0.0, 0.0], [0.5, 0.5]]),
+                covariances=np.array([0.05 * np.eye(2), 20.0 * np.eye(2)])))]
 
 
-def _e_step_reference(X, weights, means, covariances):
-    return gmm.e_step(X, gmm.GMMParams(weights=weights, means=means, covariances=covariances))
+_e_step_reference = gmm.e_step_arrays
 
 
 def _e_step_without_logsumexp(X, weights, means, covariances):
@@ -127,9 +129,7 @@ def _responsibility_cases() -> list[Case]:
             Case("a batch of one point, one component", dict(X=X[:1], resp=np.ones((1, 1)), reg_covar=1e-3))]
 
 
-def _m_step_reference(X, resp, reg_covar):
-    theta = gmm.m_step(X, resp, reg_covar)
-    return theta.weights, theta.means, theta.covariances
+_m_step_reference = gmm.m_step_arrays
 
 
 def _m_step_counts_not_weights(X, resp, reg_covar):
@@ -159,6 +159,62 @@ def _m_step_uncentred(X, resp, reg_covar):
 def _m_step_diagonal_covariance(X, resp, reg_covar):
     weights, means, covariances = _m_step_reference(X, resp, reg_covar)
     return weights, means, covariances * np.eye(X.shape[1])
+
+
+def _bound_cases() -> list[Case]:
+    rng = np.random.default_rng(9)
+    params = gmm.demo_mixture()
+    X, _ = gmm.sample_mixture(params, 30, rng)
+    theta = dict(weights=params.weights, means=params.means, covariances=params.covariances)
+    hard = np.eye(3)[rng.integers(0, 3, size=30)]
+    wide = dict(weights=np.array([0.3, 0.7]), means=np.array([[0.0, 0.0], [1.0, 1.0]]),
+                covariances=np.array([0.1 * np.eye(2), 30.0 * np.eye(2)]))
+    return [Case("30 points, a random q", dict(X=X, **theta, resp=rng.dirichlet(np.ones(3), size=30))),
+            Case("q the posterior (L = log p)", dict(X=X, **theta, resp=gmm.e_step_arrays(X, **theta))),
+            Case("a hard (one-hot) q, with q = 0 in most cells", dict(X=X, **theta, resp=hard)),
+            Case("a narrow and a wide component", dict(X=X[:10], **wide, resp=rng.dirichlet(np.ones(2), size=10))),
+            Case("a batch of one point", dict(X=X[:1], **theta, resp=np.array([[0.2, 0.5, 0.3]])))]
+
+
+def _bound_terms(X, weights, means, covariances, resp):
+    """log p(x_n, t_n = k) (n, K) and log q(t_n = k) (n, K), with log 0 kept finite (0 log 0 = 0)."""
+    log_joint = np.log(weights) + distributions.log_normal_full(X, means, covariances)
+    return log_joint, np.log(np.clip(resp, np.finfo(float).tiny, None))
+
+
+def _bound_total(X, weights, means, covariances, resp):
+    return len(X) * gmm.lower_bound_arrays(X, weights, means, covariances, resp)
+
+
+def _bound_without_entropy(X, weights, means, covariances, resp):
+    log_joint, _ = _bound_terms(X, weights, means, covariances, resp)
+    return np.mean(np.sum(resp * log_joint, axis=1))
+
+
+def _bound_entropy_sign(X, weights, means, covariances, resp):
+    log_joint, log_q = _bound_terms(X, weights, means, covariances, resp)
+    return np.mean(np.sum(resp * (log_joint + log_q), axis=1))
+
+
+def _bound_zero_log_zero(X, weights, means, covariances, resp):
+    """q log q evaluated as 0 * log(0) = 0 * (-inf) = NaN where q = 0."""
+    log_joint = np.log(weights) + distributions.log_normal_full(X, means, covariances)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.mean(np.sum(resp * (log_joint - np.log(resp)), axis=1))
+
+
+def _bound_log_likelihood(X, weights, means, covariances, resp):
+    log_joint, _ = _bound_terms(X, weights, means, covariances, resp)
+    return np.mean(distributions.logsumexp(log_joint, axis=1))
+
+
+def _bound_without_weights(X, weights, means, covariances, resp):
+    return gmm.lower_bound_arrays(X, weights, means, covariances, resp) - np.mean(resp @ np.log(weights))
+
+
+def _bound_without_log_det(X, weights, means, covariances, resp):
+    log_det = np.linalg.slogdet(covariances)[1]
+    return gmm.lower_bound_arrays(X, weights, means, covariances, resp) + 0.5 * np.mean(resp @ log_det)
 
 
 # ============================================================================= notebook 02: mean-field
@@ -520,7 +576,7 @@ def _path_transposed(t_start, t_end, n):
 
 EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
     Exercise(
-        "e_step", "Exercise 1.1, the E-step (eq. 8)",
+        "e_step", "Exercise 1.2, the E-step (eq. 8)",
         "responsibilities(X, weights, means, covariances) -> (n, K)",
         _e_step_reference, _mixture_cases,
         "log r_nk = log pi_k + log N(x_n | mu_k, Sigma_k) - logsumexp_j(...) over the K components (axis=1); "
@@ -543,7 +599,7 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  "distributions.log_normal_full(X, means, covariances) with the whole Sigma_k.",
                  _e_step_diagonal_covariance)]),
     Exercise(
-        "m_step", "Exercise 1.2, the M-step (eq. 9)",
+        "m_step", "Exercise 1.3, the M-step (eq. 9)",
         "m_step_parameters(X, resp, reg_covar) -> (weights (K,), means (K, d), covariances (K, d, d))",
         _m_step_reference, _responsibility_cases,
         "N_k = sum_n r_nk; pi_k = N_k / N; mu_k = sum_n r_nk x_n / N_k; "
@@ -559,6 +615,28 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("Your covariances are diagonal: Sigma_k is the full weighted outer product "
                  "sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N_k, correlations included.", _m_step_diagonal_covariance)],
         outputs=("weights", "means", "covariances")),
+    Exercise(
+        "lower_bound", "Exercise 1.1, the bound L(q, theta) (eq. 6)",
+        "lower_bound(X, weights, means, covariances, resp) -> float, nats per point",
+        gmm.lower_bound_arrays, _bound_cases,
+        "L = (1/N) sum_n sum_k r_nk (log p(x_n, t_n = k; theta) - log r_nk), with log p(x_n, t_n = k; theta) = "
+        "log pi_k + log N(x_n | mu_k, Sigma_k) (distributions.log_normal_full) and r log r = 0 where r = 0.",
+        [Mistake("This is the total over the N points: the course reports nats per point, so take the mean over n "
+                 "(divide by N).", _bound_total),
+         Mistake("The entropy term is missing: eq. 6 is sum_k q(k) (log p(x, k) - log q(k)); the -q log q part is "
+                 "what keeps L below log p for every q.", _bound_without_entropy),
+         Mistake("The entropy has the wrong sign: L = sum_k q(k) (log p(x, k) *minus* log q(k)).",
+                 _bound_entropy_sign),
+         Mistake("Your bound is NaN where q = 0: 0 * log(0) is 0 * (-inf) = NaN in numpy, but the term q log q is 0 "
+                 "there (its limit). Use scipy.special.xlogy(resp, resp), or np.where(resp > 0, ...), for "
+                 "q log q.", _bound_zero_log_zero),
+         Mistake("You returned log p(x; theta), the log-sum-exp of the log-joint: it equals L only when q is the "
+                 "posterior. L weighs each log-joint by the q you are given.", _bound_log_likelihood),
+         Mistake("The mixture weights are missing: the log-joint is log pi_k + log N(x_n | mu_k, Sigma_k) (eq. 2).",
+                 _bound_without_weights),
+         Mistake("The log-determinant is missing: log N(x | mu_k, Sigma_k) has -1/2 log|Sigma_k|; "
+                 "distributions.log_normal_full includes it.", _bound_without_log_det)],
+        rtol=1e-9),
     Exercise(
         "q_mu_update", "Exercise 2.1, the CAVI update of q(mu) (eq. 11)",
         "q_mu_update(x, prior, q) -> (mean, precision)",

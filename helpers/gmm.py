@@ -17,6 +17,7 @@ data when an algorithm receives it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,9 +25,9 @@ import numpy as np
 from helpers.distributions import log_normal_full, logsumexp, weighted_gaussian_statistics
 
 __all__ = [
-    "EMHistory", "GMMFit", "GMMParams", "bic", "demo_blobs", "demo_mixture", "e_step", "fit", "kl_to_posterior",
-    "log_joint", "log_likelihood", "lower_bound", "m_step", "random_init", "run_em", "sample_mixture",
-    "to_sklearn_gaussian_mixture",
+    "COURSE_STEPS", "EMHistory", "EMSteps", "GMMFit", "GMMParams", "bic", "demo_blobs", "demo_mixture", "e_step",
+    "e_step_arrays", "fit", "kl_to_posterior", "log_joint", "log_likelihood", "lower_bound", "lower_bound_arrays",
+    "m_step", "m_step_arrays", "random_init", "run_em", "sample_mixture", "to_sklearn_gaussian_mixture",
 ]
 
 
@@ -194,14 +195,67 @@ def random_init(X: np.ndarray, n_components: int, rng: np.random.Generator) -> G
                      np.repeat(cov[None], n_components, axis=0))
 
 
+def _arrays(params: GMMParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return params.weights, params.means, params.covariances
+
+
+def e_step_arrays(X: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
+    """Eq. 8 with theta as three arrays: :func:`e_step`. X (n, d), weights (K,), means (K, d), covariances (K, d, d)."""
+    return e_step(X, GMMParams(weights, means, covariances))
+
+
+def m_step_arrays(X: np.ndarray, resp: np.ndarray,
+                  reg_covar: float = 1e-6) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eq. 9 returning three arrays: :func:`m_step`. -> weights (K,), means (K, d), covariances (K, d, d)."""
+    return _arrays(m_step(X, resp, reg_covar))
+
+
+def lower_bound_arrays(X: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray,
+                       resp: np.ndarray) -> float:
+    """Eq. 6 with theta as three arrays: :func:`lower_bound`, mean over the points."""
+    return lower_bound(X, GMMParams(weights, means, covariances), resp)
+
+
+@dataclass(frozen=True)
+class EMSteps:
+    """The three functions EM is made of, taking and returning plain arrays (the exercises' signatures), so that
+    EM can run with a student's own functions:
+
+    ``e_step(X, weights, means, covariances) -> resp (n, K)``                      (eq. 8)
+    ``m_step(X, resp, reg_covar) -> (weights (K,), means (K, d), covariances (K, d, d))``   (eq. 9)
+    ``lower_bound(X, weights, means, covariances, resp) -> float``                  (eq. 6, per point)
+    """
+
+    e_step: Callable = e_step_arrays
+    m_step: Callable = m_step_arrays
+    lower_bound: Callable = lower_bound_arrays
+
+
+COURSE_STEPS = EMSteps()
+
+
+def _e_step_and_log_likelihood(X: np.ndarray, params: GMMParams, steps: EMSteps) -> tuple[np.ndarray, float]:
+    """The E-step's responsibilities (n, K) (eq. 8) and the course's log p(x; theta) per point (eq. 3).
+
+    With the course's steps one log-joint gives both; other steps' E-step is called and log p computed apart.
+    """
+    if steps is COURSE_STEPS:
+        log_resp, log_px = _log_posterior(X, params)
+        return np.exp(log_resp), float(np.mean(log_px))
+    return np.asarray(steps.e_step(X, *_arrays(params)), dtype=float), log_likelihood(X, params)
+
+
 def run_em(X: np.ndarray, init: GMMParams, max_iter: int = 200, tol: float = 1e-6,
-           reg_covar: float = 1e-6, record: bool = True) -> tuple[GMMParams, EMHistory, bool]:
+           reg_covar: float = 1e-6, record: bool = True,
+           steps: EMSteps = COURSE_STEPS) -> tuple[GMMParams, EMHistory, bool]:
     """Eqs. 8-9: alternate the E-step and the M-step from ``init``. X (n, d).
 
     Stops when the per-point log-likelihood changes by less than ``tol`` (as
     scikit-learn does) or after ``max_iter`` iterations; ``tol=0`` runs all of them.
     Returns the final parameters, the history and whether it converged.
     With ``record=False`` only the log-likelihoods are kept (for speed).
+    ``steps`` are the E-step, M-step and bound to use (the course's by default); log p(x; theta) is always
+    the course's :func:`log_likelihood`, computed apart from them.
     """
     X = _check_data(X)
     _check_dims(X, init)
@@ -209,15 +263,14 @@ def run_em(X: np.ndarray, init: GMMParams, max_iter: int = 200, tol: float = 1e-
         raise ValueError(f"max_iter must be >= 1, got {max_iter}")
     params, history = init, EMHistory()
     for _ in range(max_iter):
-        log_resp, log_px = _log_posterior(X, params)          # the E-step (eq. 8) and log p(x; theta)
-        resp = np.exp(log_resp)
-        history.log_likelihood.append(float(np.mean(log_px)))
+        resp, log_px = _e_step_and_log_likelihood(X, params, steps)
+        history.log_likelihood.append(log_px)
         if record:
             history.params.append(params)
-            history.bound_after_e.append(lower_bound(X, params, resp))
-        params = m_step(X, resp, reg_covar)
+            history.bound_after_e.append(float(steps.lower_bound(X, *_arrays(params), resp)))
+        params = m_step(X, resp, reg_covar) if steps is COURSE_STEPS else GMMParams(*steps.m_step(X, resp, reg_covar))
         if record:
-            history.bound_after_m.append(lower_bound(X, params, resp))
+            history.bound_after_m.append(float(steps.lower_bound(X, *_arrays(params), resp)))
         ll = history.log_likelihood
         if len(ll) > 1 and abs(ll[-1] - ll[-2]) < tol:
             return params, history, True
@@ -225,7 +278,7 @@ def run_em(X: np.ndarray, init: GMMParams, max_iter: int = 200, tol: float = 1e-
 
 
 def fit(X: np.ndarray, n_components: int, n_init: int = 5, max_iter: int = 200, tol: float = 1e-6,
-        reg_covar: float = 1e-6, seed: int = 0) -> GMMFit:
+        reg_covar: float = 1e-6, seed: int = 0, steps: EMSteps = COURSE_STEPS) -> GMMFit:
     """Eq. 1: the maximum-likelihood theta, approached by EM from ``n_init`` random starts (the best is kept).
 
     X (n, d). EM finds a local maximum of eq. 1 from each start; restarts make the global one likelier.
@@ -238,7 +291,7 @@ def fit(X: np.ndarray, n_components: int, n_init: int = 5, max_iter: int = 200, 
     best: tuple[GMMParams, EMHistory, GMMParams, bool] | None = None
     for _ in range(n_init):
         init = random_init(X, n_components, rng)
-        params, history, converged = run_em(X, init, max_iter, tol, reg_covar)
+        params, history, converged = run_em(X, init, max_iter, tol, reg_covar, steps=steps)
         final = log_likelihood(X, params)
         if best is None or final > max(finals):
             best = (params, history, init, converged)
