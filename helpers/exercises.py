@@ -233,33 +233,42 @@ def _normal_gamma_cases() -> list[Case]:
                 q=meanfield.NormalGammaFactors(mean=2.0, precision=0.2, a=3.0, b=7.0)))]
 
 
-def _q_mu_reference(x, prior, q):
-    new = meanfield.update_q_mu(x, prior, q)
-    return new.mean, new.precision
+def _q_tau_reference(x, prior, q):
+    return meanfield.q_tau_shape_rate(x, prior, q)
 
 
-def _q_mu_without_expected_tau(x, prior, q):
-    mean, precision = _q_mu_reference(x, prior, q)
-    return mean, precision / q.expected_tau
+def _q_tau_shape_without_prior_of_mu(x, prior, q):
+    """a = a0 + N/2: the 1/2 from p(mu | tau), whose precision lambda0 tau also involves tau, forgotten."""
+    a, b = _q_tau_reference(x, prior, q)
+    return a - 0.5, b
 
 
-def _q_mu_ignoring_prior(x, prior, q):
-    return np.mean(x), len(x) * q.expected_tau
+def _q_tau_mu_at_its_mean(x, prior, q):
+    """E_mu[(x_n - mu)^2] taken as (x_n - m)^2: the variance of q(mu) forgotten, in the data and the prior term."""
+    a, b = _q_tau_reference(x, prior, q)
+    return a, b - 0.5 * (len(x) + prior.lambda0) / q.precision
 
 
-def _q_mu_precision_prior_not_scaled(x, prior, q):
-    mean, _ = _q_mu_reference(x, prior, q)
-    return mean, prior.lambda0 + len(x) * q.expected_tau
+def _q_tau_without_prior_of_mu(x, prior, q):
+    """The prior p(mu | tau) left out altogether: a = a0 + N/2, b without lambda0 E[(mu - mu0)^2] / 2."""
+    var_mu = 1.0 / q.precision
+    return prior.a + len(x) / 2, prior.b + 0.5 * (np.sum((x - q.mean) ** 2) + len(x) * var_mu)
 
 
-def _q_mu_variance_not_precision(x, prior, q):
-    mean, precision = _q_mu_reference(x, prior, q)
-    return mean, 1.0 / precision
+def _q_tau_without_half(x, prior, q):
+    a, b = _q_tau_reference(x, prior, q)
+    return a, prior.b + 2 * (b - prior.b)
 
 
-def _q_mu_prior_mean_unweighted(x, prior, q):
-    _, precision = _q_mu_reference(x, prior, q)
-    return (prior.mu0 + np.sum(x)) / (prior.lambda0 + len(x)), precision
+def _q_tau_scale_not_rate(x, prior, q):
+    a, b = _q_tau_reference(x, prior, q)
+    return a, 1.0 / b
+
+
+def _q_tau_expected_tau_inside(x, prior, q):
+    """The expected squares multiplied by E[tau]: that factor belongs to the Gamma's density, not to its rate."""
+    a, b = _q_tau_reference(x, prior, q)
+    return a, prior.b + q.expected_tau * (b - prior.b)
 
 
 def _elbo_reference(x, prior, q):
@@ -638,22 +647,26 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  "distributions.log_normal_full includes it.", _bound_without_log_det)],
         rtol=1e-9),
     Exercise(
-        "q_mu_update", "Exercise 2.1, the CAVI update of q(mu) (eq. 11)",
-        "q_mu_update(x, prior, q) -> (mean, precision)",
-        _q_mu_reference, _normal_gamma_cases,
-        "log q(mu) = E_tau[log p(x, mu, tau)] + const is a Gaussian with precision (lambda0 + N) E[tau] and mean "
-        "(lambda0 mu0 + N xbar) / (lambda0 + N); E[tau] is q.expected_tau.",
-        [Mistake("The precision misses E[tau]: the data and the prior of mu both have precision proportional to tau, "
-                 "so average it under q(tau): (lambda0 + N) * q.expected_tau.", _q_mu_without_expected_tau),
-         Mistake("The prior is missing: the mean is (lambda0 mu0 + N xbar) / (lambda0 + N) and the precision "
-                 "(lambda0 + N) E[tau].", _q_mu_ignoring_prior),
-         Mistake("The prior's precision is lambda0 * tau, not lambda0: it is scaled by E[tau] too, "
-                 "(lambda0 + N) * E[tau].", _q_mu_precision_prior_not_scaled),
-         Mistake("You returned the variance of q(mu), 1 / ((lambda0 + N) E[tau]): return its precision "
-                 "(lambda0 + N) E[tau].", _q_mu_variance_not_precision),
-         Mistake("The prior mean is weighted by lambda0 in the new mean: (lambda0 mu0 + N xbar) / (lambda0 + N).",
-                 _q_mu_prior_mean_unweighted)],
-        rtol=1e-9, outputs=("mean", "precision")),
+        "q_tau_update", "Exercise 2.1, the CAVI update of q(tau) (eq. 11)",
+        "q_tau_update(x, prior, q) -> (a, b), the shape and rate of the new q(tau)",
+        _q_tau_reference, _normal_gamma_cases,
+        "log q(tau) = E_mu[log p(x | mu, tau) + log p(mu | tau) + log p(tau)] + const collects to "
+        "(a0 + (N + 1)/2 - 1) log tau - tau (b0 + 1/2 E_mu[sum_n (x_n - mu)^2 + lambda0 (mu - mu0)^2]), a Gamma; "
+        "under q(mu) = N(m, 1/precision), E_mu[(x_n - mu)^2] = (x_n - m)^2 + 1/precision.",
+        [Mistake("The shape misses the 1/2 from the prior of mu: p(mu | tau) = N(mu0, 1/(lambda0 tau)) also has "
+                 "tau^(1/2) in front, so a = a0 + N/2 + 1/2 = a0 + (N + 1)/2.", _q_tau_shape_without_prior_of_mu),
+         Mistake("mu is treated as fixed at its mean: under q(mu), E[(x_n - mu)^2] = (x_n - m)^2 + 1/precision, and "
+                 "E[(mu - mu0)^2] = (m - mu0)^2 + 1/precision, so b gains (N + lambda0) / (2 precision).",
+                 _q_tau_mu_at_its_mean),
+         Mistake("The prior of mu is missing: p(mu | tau) = N(mu | mu0, 1/(lambda0 tau)) depends on tau, so it adds 1/2 to "
+                 "the shape and lambda0 E[(mu - mu0)^2] / 2 to the rate.", _q_tau_without_prior_of_mu),
+         Mistake("The factor 1/2 in the rate is missing: a Gaussian's log-density has -tau (x - mu)^2 / 2, so "
+                 "b = b0 + 1/2 E[sum_n (x_n - mu)^2 + lambda0 (mu - mu0)^2].", _q_tau_without_half),
+         Mistake("You returned the scale 1/b: return the rate b, the coefficient of -tau in log q(tau).",
+                 _q_tau_scale_not_rate),
+         Mistake("E[tau] does not belong in the update of q(tau): the terms linear in tau give its rate as they are; "
+                 "E[tau] appears only in the update of q(mu).", _q_tau_expected_tau_inside)],
+        rtol=1e-9, outputs=("a", "b")),
     Exercise(
         "elbo_normal_gamma", "Exercise 2.2, the ELBO (eq. 6) of q(mu) q(tau)",
         "elbo(x, prior, q) -> float, nats per data point",

@@ -14,6 +14,7 @@ Bounds and evidences are in nats *per data point* (the data set's total divided 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -27,7 +28,7 @@ __all__ = [
     "cavi_bayesian_gmm", "cavi_gaussian", "cavi_normal_gamma", "elbo_bayesian_gmm", "elbo_normal_gamma",
     "expected_log_det_precision",
     "expected_log_weights", "log_evidence", "log_normal_gamma_density", "log_q_density", "marginal_variances",
-    "normal_gamma_posterior", "q_variances", "to_sklearn_bayesian_mixture", "update_prior_mean",
+    "normal_gamma_posterior", "q_tau_shape_rate", "q_variances", "to_sklearn_bayesian_mixture", "update_prior_mean",
     "update_q_assignments", "update_q_mu", "update_q_parameters", "update_q_tau", "variational_em_normal_gamma",
 ]
 
@@ -131,15 +132,24 @@ def update_q_mu(x: np.ndarray, prior: NormalGamma, q: NormalGammaFactors) -> Nor
                    precision=(prior.lambda0 + n) * q.expected_tau)
 
 
-def update_q_tau(x: np.ndarray, prior: NormalGamma, q: NormalGammaFactors) -> NormalGammaFactors:
-    """Eq. 11 for the factor q(tau): log q(tau) = E_mu[log p(x, mu, tau)] + const. x: (N,).
+def q_tau_shape_rate(x: np.ndarray, prior: NormalGamma, q: NormalGammaFactors) -> tuple[float, float]:
+    """Eq. 11 for the factor q(tau): log q(tau) = E_mu[log p(x, mu, tau)] + const, a Gamma's (shape, rate). x: (N,).
 
-    Result: Gamma(a0 + (N + 1)/2, b0 + 1/2 E_mu[sum_n (x_n - mu)^2 + lambda0 (mu - mu0)^2])  (PRML 10.29-30).
+    Result: a = a0 + (N + 1)/2, b = b0 + 1/2 E_mu[sum_n (x_n - mu)^2 + lambda0 (mu - mu0)^2]  (PRML 10.29-30),
+    with E_mu[(x_n - mu)^2] = (x_n - m)^2 + 1 / precision under q(mu) = N(m, 1 / precision).
     """
     x = _check_sample(x)
     var_mu = 1.0 / q.precision
     sq = np.sum((x - q.mean) ** 2) + len(x) * var_mu + prior.lambda0 * ((q.mean - prior.mu0) ** 2 + var_mu)
-    return replace(q, a=prior.a + (len(x) + 1) / 2, b=prior.b + 0.5 * sq)
+    return prior.a + (len(x) + 1) / 2, prior.b + 0.5 * sq
+
+
+def update_q_tau(x: np.ndarray, prior: NormalGamma, q: NormalGammaFactors,
+                 shape_rate: Callable = q_tau_shape_rate) -> NormalGammaFactors:
+    """Eq. 11 for the factor q(tau), q(mu) held fixed: q with (a, b) from ``shape_rate(x, prior, q)``. x: (N,)."""
+    new = shape_rate(x, prior, q)
+    a, b = (new.a, new.b) if isinstance(new, NormalGammaFactors) else new      # the course's type, or (a, b)
+    return replace(q, a=float(a), b=float(b))
 
 
 def elbo_normal_gamma(x: np.ndarray, prior: NormalGamma, q: NormalGammaFactors) -> float:
@@ -156,19 +166,22 @@ def elbo_normal_gamma(x: np.ndarray, prior: NormalGamma, q: NormalGammaFactors) 
     return float((e_lik + e_prior_mu + e_prior_tau + entropy_mu + entropy_tau) / n)
 
 
-def cavi_normal_gamma(x: np.ndarray, prior: NormalGamma, init: NormalGammaFactors, n_iter: int = 20
+def cavi_normal_gamma(x: np.ndarray, prior: NormalGamma, init: NormalGammaFactors, n_iter: int = 20,
+                      q_tau_update: Callable = q_tau_shape_rate, elbo: Callable = elbo_normal_gamma
                       ) -> list[tuple[str, NormalGammaFactors, float]]:
     """Eqs. 11-12: coordinate ascent, alternating the q(mu) and q(tau) updates.
 
     Returns every state as (which factor was just updated, q, ELBO per point); the first entry is the start.
+    ``q_tau_update(x, prior, q) -> (a, b)`` and ``elbo(x, prior, q) -> float`` may be a student's own
+    (default: :func:`q_tau_shape_rate` and :func:`elbo_normal_gamma`).
     """
     q = init
-    states = [("start", q, elbo_normal_gamma(x, prior, q))]
+    states = [("start", q, float(elbo(x, prior, q)))]
     for _ in range(n_iter):
         q = update_q_mu(x, prior, q)
-        states.append(("q(mu)", q, elbo_normal_gamma(x, prior, q)))
-        q = update_q_tau(x, prior, q)
-        states.append(("q(tau)", q, elbo_normal_gamma(x, prior, q)))
+        states.append(("q(mu)", q, float(elbo(x, prior, q))))
+        q = update_q_tau(x, prior, q, q_tau_update)
+        states.append(("q(tau)", q, float(elbo(x, prior, q))))
     return states
 
 
