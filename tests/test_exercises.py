@@ -122,34 +122,82 @@ def m_step_course_type(X, resp, reg_covar):
     return gmm.m_step(X, resp, reg_covar)
 
 
+def bound_right(X, weights, means, covariances, resp):
+    log_joint = np.log(weights) + log_normal_full(X, means, covariances)
+    entropy = -np.sum(resp * np.log(np.where(resp > 0, resp, 1.0)), axis=1)
+    return np.mean(np.sum(resp * log_joint, axis=1) + entropy)
+
+
+def bound_with_a_loop(X, weights, means, covariances, resp):
+    total = 0.0
+    for n in range(len(X)):
+        for k in range(len(weights)):
+            if resp[n, k] > 0:
+                log_joint = np.log(weights[k]) + multivariate_normal(means[k], covariances[k]).logpdf(X[n])
+                total += resp[n, k] * (log_joint - np.log(resp[n, k]))
+    return total / len(X)
+
+
+def bound_nan_at_zero(X, weights, means, covariances, resp):
+    log_joint = np.log(weights) + log_normal_full(X, means, covariances)
+    return np.mean(np.sum(resp * (log_joint - np.log(resp)), axis=1))
+
+
+def bound_sum_over_points(X, weights, means, covariances, resp):
+    return len(X) * bound_right(X, weights, means, covariances, resp)
+
+
+def bound_no_entropy(X, weights, means, covariances, resp):
+    log_joint = np.log(weights) + log_normal_full(X, means, covariances)
+    return np.mean(np.sum(resp * log_joint, axis=1))
+
+
+def bound_log_likelihood(X, weights, means, covariances, resp):
+    return np.mean(logsumexp(np.log(weights) + log_normal_full(X, means, covariances), axis=1))
+
+
+def bound_in_place(X, weights, means, covariances, resp):
+    resp[resp == 0] = 1e-300                     # "fixes" log 0 in the caller's array
+    log_joint = np.log(weights) + log_normal_full(X, means, covariances)
+    return np.mean(np.sum(resp * (log_joint - np.log(resp)), axis=1))
+
+
 # ----------------------------------------------------------------------------- 02
 
 
-def q_mu_right(x, prior, q):
+def q_tau_right(x, prior, q):
     n = len(x)
-    return (prior.lambda0 * prior.mu0 + x.sum()) / (prior.lambda0 + n), (prior.lambda0 + n) * q.a / q.b
+    mean_square = np.sum((x - q.mean) ** 2) + n / q.precision
+    prior_square = (q.mean - prior.mu0) ** 2 + 1 / q.precision
+    return prior.a + n / 2 + 0.5, prior.b + mean_square / 2 + prior.lambda0 * prior_square / 2
 
 
-def q_mu_forgot_tau(x, prior, q):
+def q_tau_forgot_half_from_prior(x, prior, q):
+    a, b = q_tau_right(x, prior, q)
+    return prior.a + len(x) / 2, b
+
+
+def q_tau_mu_fixed(x, prior, q):
     n = len(x)
-    return (prior.lambda0 * prior.mu0 + x.sum()) / (prior.lambda0 + n), prior.lambda0 + n
+    return prior.a + (n + 1) / 2, prior.b + np.sum((x - q.mean) ** 2) / 2 + prior.lambda0 * (q.mean - prior.mu0) ** 2 / 2
 
 
-def q_mu_no_prior(x, prior, q):
-    return x.mean(), len(x) * q.a / q.b
-
-
-def q_mu_variance(x, prior, q):
+def q_tau_no_prior(x, prior, q):
     n = len(x)
-    return (prior.lambda0 * prior.mu0 + x.sum()) / (prior.lambda0 + n), 1 / ((prior.lambda0 + n) * q.a / q.b)
+    return prior.a + n / 2, prior.b + (np.sum((x - q.mean) ** 2) + n / q.precision) / 2
 
 
-def q_mu_course_type(x, prior, q):
-    return meanfield.update_q_mu(x, prior, q)
+def q_tau_scale(x, prior, q):
+    a, b = q_tau_right(x, prior, q)
+    return a, 1 / b
 
 
-def q_mu_one_array(x, prior, q):
-    return np.array(q_mu_right(x, prior, q))
+def q_tau_course_type(x, prior, q):
+    return meanfield.update_q_tau(x, prior, q)
+
+
+def q_tau_one_array(x, prior, q):
+    return np.array(q_tau_right(x, prior, q))
 
 
 def _elbo(x, prior, q, e_log_tau=None, var_mu=None, per_point=True, entropy=True, gamma_scale=None, normal_scale=None):
@@ -383,7 +431,7 @@ def active_units_uncentred(t_means, threshold):
     return int(((t_means**2).mean(axis=0) > threshold).sum())
 
 
-RIGHT = {"e_step": e_step_right, "m_step": m_step_right, "q_mu_update": q_mu_right, "elbo_normal_gamma": elbo_right,
+RIGHT = {"e_step": e_step_right, "m_step": m_step_right, "lower_bound": bound_right, "q_tau_update": q_tau_right, "elbo_normal_gamma": elbo_right,
          "elbo_monte_carlo": elbo_mc_right, "score_function": score_right, "vae_loss": vae_loss_right,
          "sampling": sampling_right, "prior_grid": grid_right, "linear_path": path_right,
          "active_units": active_units_right}
@@ -398,9 +446,14 @@ WRONG = [
     ("m_step", m_step_no_floor, "floor is missing"),
     ("m_step", m_step_diagonal, "covariances are diagonal"),
     ("m_step", m_step_counts, "weights are the counts"),
-    ("q_mu_update", q_mu_forgot_tau, "misses E[tau]"),
-    ("q_mu_update", q_mu_no_prior, "prior is missing"),
-    ("q_mu_update", q_mu_variance, "returned the variance"),
+    ("lower_bound", bound_nan_at_zero, "0 * log(0)"),
+    ("lower_bound", bound_sum_over_points, "total over the N points"),
+    ("lower_bound", bound_no_entropy, "entropy term is missing"),
+    ("lower_bound", bound_log_likelihood, "equals L only when q is the posterior"),
+    ("q_tau_update", q_tau_forgot_half_from_prior, "misses the 1/2 from the prior of mu"),
+    ("q_tau_update", q_tau_mu_fixed, "treated as fixed at its mean"),
+    ("q_tau_update", q_tau_no_prior, "prior of mu is missing"),
+    ("q_tau_update", q_tau_scale, "return the rate b"),
     ("elbo_normal_gamma", elbo_total, "divide by N"),
     ("elbo_normal_gamma", elbo_log_of_mean, "E[log tau]"),
     ("elbo_normal_gamma", elbo_mu_fixed, "1/precision"),
@@ -518,7 +571,8 @@ def test_a_wrong_answer_is_shown_where_its_numbers_differ_visibly(name, answer, 
 def test_a_missing_log_determinant_is_named_and_located():
     message = exercises.check("e_step", e_step_no_log_det).message
     assert "log-determinant is missing" in message
-    assert "at index (3, 0): expected 0.01411, got 0.01456, |difference| 0.000456 (tolerance 2.4e-08)" in message
+    assert ("On the input 'a narrow and a wide component over the same points' (furthest off of the 3 inputs your answer "
+            "gets wrong): at index (7, 1): expected 0.002817, got 0.5306") in message
 
 
 def test_an_m_step_slip_is_shown_on_the_input_where_it_is_obvious_not_the_first_failing_one():
@@ -541,7 +595,7 @@ def test_a_nan_is_called_a_nan():
 
 # ----------------------------------------------------------------------------- inputs changed in place
 
-IN_PLACE = [("m_step", m_step_in_place, "resp"), ("elbo_monte_carlo", elbo_mc_in_place, "eps"),
+IN_PLACE = [("m_step", m_step_in_place, "resp"), ("lower_bound", bound_in_place, "resp"), ("elbo_monte_carlo", elbo_mc_in_place, "eps"),
             ("sampling", sampling_in_place, "t_mean")]
 
 
@@ -571,7 +625,7 @@ def test_a_wrong_answer_that_also_changes_its_input_gets_both():
 # ----------------------------------------------------------------------------- right answers in other forms
 
 OTHER_FORMS = [("e_step", e_step_renamed), ("e_step", e_step_list_of_rows), ("m_step", m_step_as_a_list),
-               ("m_step", m_step_course_type), ("q_mu_update", q_mu_course_type), ("q_mu_update", q_mu_one_array),
+               ("m_step", m_step_course_type), ("q_tau_update", q_tau_course_type), ("q_tau_update", q_tau_one_array), ("lower_bound", bound_with_a_loop),
                ("elbo_normal_gamma", elbo_0d_array), ("linear_path", path_as_a_list)]
 
 
@@ -616,7 +670,7 @@ def test_a_crash_inside_numpy_quotes_the_students_line():
 # ----------------------------------------------------------------------------- the otter path, speed, the cases
 
 STUDENT_TESTS = Path(__file__).parents[1] / "notebooks" / "student" / "tests"
-FUNCTION_NAMES = {"e_step": "responsibilities", "m_step": "m_step_parameters", "q_mu_update": "q_mu_update",
+FUNCTION_NAMES = {"e_step": "responsibilities", "m_step": "m_step_parameters", "lower_bound": "lower_bound", "q_tau_update": "q_tau_update",
                   "elbo_normal_gamma": "elbo", "elbo_monte_carlo": "elbo_monte_carlo",
                   "score_function": "score_function_gradient", "sampling": "sample_latent", "vae_loss": "vae_loss",
                   "prior_grid": "prior_grid", "linear_path": "linear_path"}

@@ -142,3 +142,30 @@ def test_fit_keeps_the_best_restart_and_every_restart_score(X):
     assert len(fit.restart_log_likelihoods) == 4
     assert gmm.log_likelihood(X, fit.params) == pytest.approx(max(fit.restart_log_likelihoods), abs=1e-12)
     assert fit.history.params[0] is fit.init                 # params[l - 1] is theta^{l-1}: params[0] = theta^0
+
+
+def _student_e_step(X, weights, means, covariances):            # written apart from helpers.gmm
+    joint = np.stack([w * multivariate_normal(m, c).pdf(X) for w, m, c in zip(weights, means, covariances,
+                                                                                strict=True)], axis=1)
+    return joint / joint.sum(axis=1, keepdims=True)
+
+
+def test_em_with_other_steps_in_array_form_reproduces_the_courses_run(X):
+    init = gmm.random_init(X, 3, np.random.default_rng(3))
+    ours, history, _ = gmm.run_em(X, init, max_iter=15, tol=0.0)
+    steps = gmm.EMSteps(e_step=_student_e_step)
+    theirs, their_history, _ = gmm.run_em(X, init, max_iter=15, tol=0.0, steps=steps)
+    assert np.allclose(theirs.means, ours.means, atol=1e-9)
+    assert np.allclose(their_history.bound_after_m, history.bound_after_m, atol=1e-9)
+    assert np.allclose(their_history.log_likelihood, history.log_likelihood, atol=1e-9)
+
+
+def test_em_with_a_wrong_m_step_is_caught_by_the_bound_and_the_likelihood(X):
+    """log p comes from the course, apart from the steps: an M-step that forgets the covariances' update shows."""
+    def stale_m_step(X, resp, reg_covar):
+        weights, means, _ = gmm.m_step_arrays(X, resp, reg_covar)
+        return weights, means, np.repeat(np.eye(2)[None] * 25.0, len(weights), axis=0)
+    init = gmm.random_init(X, 3, np.random.default_rng(3))
+    _, history, _ = gmm.run_em(X, init, max_iter=5, tol=0.0, steps=gmm.EMSteps(m_step=stale_m_step))
+    _, course, _ = gmm.run_em(X, init, max_iter=5, tol=0.0)
+    assert history.log_likelihood[-1] < course.log_likelihood[-1] - 0.5

@@ -181,3 +181,18 @@ def test_cavi_gaussian_finds_the_mean_and_the_precision_diagonal():
     np.testing.assert_allclose(variances, [0.19, 0.19])           # 1 / Lambda_jj = 1 - rho^2, not 1
     kl_mean_part = [0.5 * (m - mean) @ np.linalg.inv(cov) @ (m - mean) for m in path]   # the part of KL(q || p)
     assert np.all(np.diff(kl_mean_part) <= 1e-12)                  # that moves: every update lowers it
+
+
+def test_cavi_runs_with_a_students_q_tau_update_and_elbo_in_their_own_form():
+    def q_tau(x, prior, q):                               # returns a numpy array, not the course's type
+        n = len(x)
+        sq = np.sum((x - q.mean) ** 2) + n / q.precision + prior.lambda0 * ((q.mean - prior.mu0) ** 2 + 1 / q.precision)
+        return np.array([prior.a + (n + 1) / 2, prior.b + sq / 2])
+
+    course = mf.cavi_normal_gamma(X_SMALL, PRIOR, Q, n_iter=5)
+    theirs = mf.cavi_normal_gamma(X_SMALL, PRIOR, Q, n_iter=5, q_tau_update=q_tau,
+                                  elbo=lambda x, prior, q: np.array(mf.elbo_normal_gamma(x, prior, q)))
+    assert [(s[1].a, s[1].b) for s in theirs] == pytest.approx([(s[1].a, s[1].b) for s in course], rel=1e-12)
+    assert [s[2] for s in theirs] == pytest.approx([s[2] for s in course], abs=1e-12)
+    wrong = mf.cavi_normal_gamma(X_SMALL, PRIOR, Q, n_iter=5, q_tau_update=lambda x, prior, q: (q.a, q.b + 1.0))
+    assert wrong[-1][2] < course[-1][2] - 1e-3               # a wrong update ends lower: the comparison can fail
