@@ -658,8 +658,8 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("mu is treated as fixed at its mean: under q(mu), E[(x_n - mu)^2] = (x_n - m)^2 + 1/precision, and "
                  "E[(mu - mu0)^2] = (m - mu0)^2 + 1/precision, so b gains (N + lambda0) / (2 precision).",
                  _q_tau_mu_at_its_mean),
-         Mistake("The prior of mu is missing: p(mu | tau) = N(mu | mu0, 1/(lambda0 tau)) depends on tau, so it adds 1/2 to "
-                 "the shape and lambda0 E[(mu - mu0)^2] / 2 to the rate.", _q_tau_without_prior_of_mu),
+         Mistake("The prior of mu is missing: p(mu | tau) = N(mu | mu0, 1/(lambda0 tau)) depends on tau, so it adds "
+                 "1/2 to the shape and lambda0 E[(mu - mu0)^2] / 2 to the rate.", _q_tau_without_prior_of_mu),
          Mistake("The factor 1/2 in the rate is missing: a Gaussian's log-density has -tau (x - mu)^2 / 2, so "
                  "b = b0 + 1/2 E[sum_n (x_n - mu)^2 + lambda0 (mu - mu0)^2].", _q_tau_without_half),
          Mistake("You returned the scale 1/b: return the rate b, the coefficient of -tau in log q(tau).",

@@ -179,7 +179,8 @@ def q_tau_forgot_half_from_prior(x, prior, q):
 
 def q_tau_mu_fixed(x, prior, q):
     n = len(x)
-    return prior.a + (n + 1) / 2, prior.b + np.sum((x - q.mean) ** 2) / 2 + prior.lambda0 * (q.mean - prior.mu0) ** 2 / 2
+    squares = np.sum((x - q.mean) ** 2) + prior.lambda0 * (q.mean - prior.mu0) ** 2
+    return prior.a + (n + 1) / 2, prior.b + squares / 2
 
 
 def q_tau_no_prior(x, prior, q):
@@ -431,7 +432,8 @@ def active_units_uncentred(t_means, threshold):
     return int(((t_means**2).mean(axis=0) > threshold).sum())
 
 
-RIGHT = {"e_step": e_step_right, "m_step": m_step_right, "lower_bound": bound_right, "q_tau_update": q_tau_right, "elbo_normal_gamma": elbo_right,
+RIGHT = {"e_step": e_step_right, "m_step": m_step_right, "lower_bound": bound_right, "q_tau_update": q_tau_right,
+         "elbo_normal_gamma": elbo_right,
          "elbo_monte_carlo": elbo_mc_right, "score_function": score_right, "vae_loss": vae_loss_right,
          "sampling": sampling_right, "prior_grid": grid_right, "linear_path": path_right,
          "active_units": active_units_right}
@@ -571,8 +573,8 @@ def test_a_wrong_answer_is_shown_where_its_numbers_differ_visibly(name, answer, 
 def test_a_missing_log_determinant_is_named_and_located():
     message = exercises.check("e_step", e_step_no_log_det).message
     assert "log-determinant is missing" in message
-    assert ("On the input 'a narrow and a wide component over the same points' (furthest off of the 3 inputs your answer "
-            "gets wrong): at index (7, 1): expected 0.002817, got 0.5306") in message
+    assert ("On the input 'a narrow and a wide component over the same points' (furthest off of the 3 inputs your "
+            "answer gets wrong): at index (7, 1): expected 0.002817, got 0.5306") in message
 
 
 def test_an_m_step_slip_is_shown_on_the_input_where_it_is_obvious_not_the_first_failing_one():
@@ -595,7 +597,8 @@ def test_a_nan_is_called_a_nan():
 
 # ----------------------------------------------------------------------------- inputs changed in place
 
-IN_PLACE = [("m_step", m_step_in_place, "resp"), ("lower_bound", bound_in_place, "resp"), ("elbo_monte_carlo", elbo_mc_in_place, "eps"),
+IN_PLACE = [("m_step", m_step_in_place, "resp"), ("lower_bound", bound_in_place, "resp"),
+            ("elbo_monte_carlo", elbo_mc_in_place, "eps"),
             ("sampling", sampling_in_place, "t_mean")]
 
 
@@ -625,7 +628,8 @@ def test_a_wrong_answer_that_also_changes_its_input_gets_both():
 # ----------------------------------------------------------------------------- right answers in other forms
 
 OTHER_FORMS = [("e_step", e_step_renamed), ("e_step", e_step_list_of_rows), ("m_step", m_step_as_a_list),
-               ("m_step", m_step_course_type), ("q_tau_update", q_tau_course_type), ("q_tau_update", q_tau_one_array), ("lower_bound", bound_with_a_loop),
+               ("m_step", m_step_course_type), ("q_tau_update", q_tau_course_type), ("q_tau_update", q_tau_one_array),
+               ("lower_bound", bound_with_a_loop),
                ("elbo_normal_gamma", elbo_0d_array), ("linear_path", path_as_a_list)]
 
 
@@ -670,7 +674,8 @@ def test_a_crash_inside_numpy_quotes_the_students_line():
 # ----------------------------------------------------------------------------- the otter path, speed, the cases
 
 STUDENT_TESTS = Path(__file__).parents[1] / "notebooks" / "student" / "tests"
-FUNCTION_NAMES = {"e_step": "responsibilities", "m_step": "m_step_parameters", "lower_bound": "lower_bound", "q_tau_update": "q_tau_update",
+FUNCTION_NAMES = {"e_step": "responsibilities", "m_step": "m_step_parameters", "lower_bound": "lower_bound",
+                  "q_tau_update": "q_tau_update",
                   "elbo_normal_gamma": "elbo", "elbo_monte_carlo": "elbo_monte_carlo",
                   "score_function": "score_function_gradient", "sampling": "sample_latent", "vae_loss": "vae_loss",
                   "prior_grid": "prior_grid", "linear_path": "linear_path"}
