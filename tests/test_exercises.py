@@ -678,7 +678,8 @@ FUNCTION_NAMES = {"e_step": "responsibilities", "m_step": "m_step_parameters", "
                   "q_tau_update": "q_tau_update",
                   "elbo_normal_gamma": "elbo", "elbo_monte_carlo": "elbo_monte_carlo",
                   "score_function": "score_function_gradient", "sampling": "sample_latent", "vae_loss": "vae_loss",
-                  "prior_grid": "prior_grid", "linear_path": "linear_path"}
+                  "prior_grid": "prior_grid", "linear_path": "linear_path",
+                  "active_units": "active_units"}
 
 
 def _otter_results(name: str, answer) -> list:
@@ -688,20 +689,41 @@ def _otter_results(name: str, answer) -> list:
     return test_file.test_case_results
 
 
+def test_every_exercise_is_tried_through_otter():
+    assert set(FUNCTION_NAMES) == set(exercises.EXERCISES)
+
+
+def _otter_message(name: str, answer) -> tuple[bool, str]:
+    pytest.importorskip("otter")
+    results = _otter_results(name, answer)
+    return all(result.passed for result in results), "\n".join(result.message or "" for result in results)
+
+
 @pytest.mark.parametrize("name", sorted(FUNCTION_NAMES))
-def test_otters_generated_test_passes_a_right_answer_and_fails_a_wrong_one_with_the_feedback(name):
-    pytest.importorskip("otter")
-    assert all(result.passed for result in _otter_results(name, RIGHT[name]))
-    wrong = next(answer for n, answer, _ in WRONG if n == name)
-    results = _otter_results(name, wrong)
-    assert not any(result.passed for result in results)
-    assert exercises.check(name, wrong).message in results[0].message
+def test_otter_passes_a_right_answer_and_tells_a_stub_to_start(name):
+    passed, _ = _otter_message(name, RIGHT[name])
+    assert passed
+    passed, message = _otter_message(name, stub)
+    assert not passed and "not implemented yet" in message, message
 
 
-def test_otters_generated_test_rejects_an_in_place_answer():
-    pytest.importorskip("otter")
-    results = _otter_results("m_step", m_step_in_place)
-    assert not results[0].passed and "changed its input `resp` in place" in results[0].message
+@pytest.mark.parametrize(("name", "answer", "words"), WRONG, ids=[f"{n}-{a.__name__}" for n, a, _ in WRONG])
+def test_otter_rejects_a_wrong_answer_with_the_feedback_that_locates_it(name, answer, words):
+    passed, message = _otter_message(name, answer)
+    assert not passed
+    assert words in message and exercises.check(name, answer).message in message, message
+
+
+@pytest.mark.parametrize(("name", "answer", "argument"), IN_PLACE, ids=[a.__name__ for _, a, _ in IN_PLACE])
+def test_otter_rejects_an_in_place_answer(name, answer, argument):
+    passed, message = _otter_message(name, answer)
+    assert not passed and f"changed its input `{argument}` in place" in message, message
+
+
+@pytest.mark.parametrize(("name", "answer"), OTHER_FORMS, ids=[a.__name__ for _, a in OTHER_FORMS])
+def test_otter_accepts_a_right_answer_in_another_form(name, answer):
+    passed, message = _otter_message(name, answer)
+    assert passed, message
 
 
 @pytest.mark.parametrize("name", sorted(exercises.EXERCISES))
