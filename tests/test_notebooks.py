@@ -53,3 +53,27 @@ def test_checked_cells_exist(path):
     checked = [c for c in nb["cells"] if c["cell_type"] == "code"
                and "NBVAL_CHECK_OUTPUT" in "".join(c["source"])]
     assert checked and all(c["outputs"] for c in checked)
+
+
+HEADER_MINUTES = re.compile(r"About (\d+) minutes")
+SECTION_MINUTES = re.compile(r"^#+ .*· (\d+) min\s*$", flags=re.MULTILINE)
+
+
+def _minutes(path) -> tuple[int, list[int]]:
+    """A notebook's stated total ("About N minutes") and the times of its sections ("## ... · N min")."""
+    text = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+    header = HEADER_MINUTES.search(text)
+    assert header, f"{path.name}: no 'About N minutes' in the header"
+    return int(header.group(1)), [int(m) for m in SECTION_MINUTES.findall(text)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_a_notebooks_time_is_the_sum_of_its_sections(path):
+    total, sections = _minutes(path)
+    assert sections and sum(sections) == total, f"{path.name}: header {total} min, sections {sections} = {sum(sections)}"
+
+
+def test_the_readme_states_the_courses_total_time():
+    total = sum(_minutes(path)[0] for path in NOTEBOOKS)
+    readme = (NOTEBOOKS[0].parents[1] / "README.md").read_text()
+    assert f"about {total} minutes in all" in readme, f"README should say 'about {total} minutes in all'"
