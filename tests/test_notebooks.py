@@ -61,7 +61,8 @@ SECTION_MINUTES = re.compile(r"^#+ .*· (\d+) min\s*$", flags=re.MULTILINE)
 
 def _minutes(path) -> tuple[int, list[int]]:
     """A notebook's stated total ("About N minutes") and the times of its sections ("## ... · N min")."""
-    text = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown")
+    cells = json.loads(path.read_text())["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     header = HEADER_MINUTES.search(text)
     assert header, f"{path.name}: no 'About N minutes' in the header"
     return int(header.group(1)), [int(m) for m in SECTION_MINUTES.findall(text)]
@@ -70,7 +71,7 @@ def _minutes(path) -> tuple[int, list[int]]:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_a_notebooks_time_is_the_sum_of_its_sections(path):
     total, sections = _minutes(path)
-    assert sections and sum(sections) == total, f"{path.name}: header {total} min, sections {sections} = {sum(sections)}"
+    assert sections and sum(sections) == total, f"{path.name}: header {total} min, sections {sections}"
 
 
 def test_the_readme_states_the_courses_total_time():
