@@ -19,13 +19,14 @@ loads TensorFlow when its check first runs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 from scipy.stats import norm
 
 from helpers import distributions, gmm, latent, meanfield
-from helpers.grading import Case, Exercise, Feedback, Mistake, grade
+from helpers.grading import Case, Exercise, Feedback, Mistake, grade, read_outputs
 
 __all__ = ["EXERCISES", "Exercise", "Feedback", "assert_correct", "check", "student_or_course"]
 
@@ -39,16 +40,26 @@ def student_or_course(name: str, fn: Callable, course_fn: Callable | None = None
     """The student's ``fn`` when it passes exercise ``name``'s check, else the course's, with one line saying which.
 
     ``course_fn`` defaults to the exercise's reference, which takes the same arguments as the student's function,
-    so the cells after it run either way.
+    so the cells after it run either way. Where the exercise has several outputs, the student's function is wrapped
+    to return them as a tuple of arrays, however it returned them (a dict, the course's own type, a list), just as
+    the check read them.
     """
     feedback = check(name, fn)
     what = f"`{getattr(fn, '__name__', EXERCISES[name].signature.split('(')[0])}`"
     if feedback.passed:
         print(f"Your {what} passes its check: the cells below use it.")
-        return fn
+        return _as_tuple_of_outputs(fn, EXERCISES[name].outputs) if len(EXERCISES[name].outputs) > 1 else fn
     state = "is not finished yet" if feedback.not_started else "does not pass its check yet"
     print(f"Your {what} {state}: the cells below use the course's instead.")
     return EXERCISES[name].reference if course_fn is None else course_fn
+
+
+def _as_tuple_of_outputs(fn: Callable, outputs: tuple[str, ...]) -> Callable:
+    """``fn`` returning its outputs as a tuple of float arrays, read as the check reads them."""
+    @functools.wraps(fn)
+    def outputs_as_tuple(*args):
+        return tuple(read_outputs(fn(*args), outputs))
+    return outputs_as_tuple
 
 
 def assert_correct(name: str, fn: Callable) -> Feedback:
@@ -212,6 +223,10 @@ def _bound_without_weights(X, weights, means, covariances, resp):
     return gmm.lower_bound_arrays(X, weights, means, covariances, resp) - np.mean(resp @ np.log(weights))
 
 
+def _bound_diagonal_covariance(X, weights, means, covariances, resp):
+    return gmm.lower_bound_arrays(X, weights, means, covariances * np.eye(X.shape[1]), resp)
+
+
 def _bound_without_log_det(X, weights, means, covariances, resp):
     log_det = np.linalg.slogdet(covariances)[1]
     return gmm.lower_bound_arrays(X, weights, means, covariances, resp) + 0.5 * np.mean(resp @ log_det)
@@ -304,6 +319,11 @@ def _elbo_gamma_scale_is_rate(x, prior, q):
     from scipy.stats import gamma
     wrong = gamma.entropy(q.a, scale=q.b) - gamma.entropy(q.a, scale=1.0 / q.b)
     return meanfield.elbo_normal_gamma(x, prior, q) + wrong / len(x)
+
+
+def _elbo_without_log_lambda0(x, prior, q):
+    """log p(mu | tau) without its 1/2 log lambda0: the prior's precision is lambda0 tau, not tau."""
+    return meanfield.elbo_normal_gamma(x, prior, q) - 0.5 * np.log(prior.lambda0) / len(x)
 
 
 def _elbo_normal_scale_is_variance(x, prior, q):
@@ -644,7 +664,10 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("The mixture weights are missing: the log-joint is log pi_k + log N(x_n | mu_k, Sigma_k) (eq. 2).",
                  _bound_without_weights),
          Mistake("The log-determinant is missing: log N(x | mu_k, Sigma_k) has -1/2 log|Sigma_k|; "
-                 "distributions.log_normal_full includes it.", _bound_without_log_det)],
+                 "distributions.log_normal_full includes it.", _bound_without_log_det),
+         Mistake("You used only the diagonal of each covariance: Sigma_k is a full matrix, so use "
+                 "distributions.log_normal_full(X, means, covariances) with the whole Sigma_k.",
+                 _bound_diagonal_covariance)],
         rtol=1e-9),
     Exercise(
         "q_tau_update", "Exercise 2.1, the CAVI update of q(tau) (eq. 11)",
@@ -686,7 +709,10 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  _elbo_gamma_scale_is_rate),
          Mistake("scipy's norm takes the standard deviation as scale, not the variance: q(mu) is "
                  "norm(q.mean, scale=1 / sqrt(q.precision)), so H[q(mu)] = 1/2 log(2 pi e / precision).",
-                 _elbo_normal_scale_is_variance)],
+                 _elbo_normal_scale_is_variance),
+         Mistake("E[log p(mu | tau)] misses 1/2 log lambda0: the prior of mu is N(mu0, 1/(lambda0 tau)), whose "
+                 "log-density has 1/2 log(lambda0 tau) = 1/2 (log lambda0 + log tau) in front.",
+                 _elbo_without_log_lambda0)],
         rtol=1e-9),
     Exercise(
         "elbo_monte_carlo", "Exercise 3.1, the reparameterized Monte Carlo ELBO (eqs. 16-17)",

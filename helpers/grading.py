@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Case", "Exercise", "Feedback", "Mistake", "grade"]
+__all__ = ["Case", "Exercise", "Feedback", "Mistake", "grade", "read_outputs"]
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def _to_array(item) -> np.ndarray:
         raise _NotArrays(f"a {type(item).__name__} that numpy cannot read as an array of numbers") from None
 
 
-def _as_arrays(out, outputs: tuple[str, ...] = ()) -> list[np.ndarray]:
+def read_outputs(out, outputs: tuple[str, ...] = ()) -> list[np.ndarray]:
     """A function's result as a list of float arrays, one per output of the exercise.
 
     With one output, a list or tuple (a loop's rows, say) is that one array. With several, a tuple or
@@ -174,7 +174,7 @@ def _run(fn: Callable, ex: Exercise, case: Case) -> _Outcome:
         out = fn(*args)
     changed = [name for name, arg, mine in zip(names, [case.kwargs[n] for n in names], args, strict=True)
                if not _unchanged(arg, mine)]
-    return _Outcome(_as_arrays(out, ex.outputs), changed)
+    return _Outcome(read_outputs(out, ex.outputs), changed)
 
 
 # ----------------------------------------------------------------------------- comparing outputs
@@ -269,6 +269,10 @@ def grade(ex: Exercise, fn: Callable) -> Feedback:
     """Check the student's ``fn`` against exercise ``ex``'s reference. Never raises; returns Feedback."""
     name = ex.name
     cases = ex.cases()
+    if not callable(fn):
+        return Feedback(name, False, f"{ex.title}: not yet. The check was given a {type(fn).__name__}, not a function: "
+                                     f"did a later cell reuse your function's name for a value? Run the cell that "
+                                     f"defines `{ex.signature.split('(')[0]}` again, then this check.")
     problem = _arity_problem(fn, _parameters(ex))
     if problem:
         return Feedback(name, False, f"{ex.title}: not yet. The signature is `{ex.signature}`: {problem}")
@@ -307,9 +311,20 @@ def grade(ex: Exercise, fn: Callable) -> Feedback:
     which = ("the only input your answer gets wrong" if n_wrong == 1
              else f"furthest off of the {n_wrong} inputs your answer gets wrong")
     parts.append(f"On the input '{cases[i].name}' ({which}): {_locate(got[i], want[i], ex)}.")
-    if mistake is None:
+    if mistake is None and _nearly(got[i], want[i]):
+        parts.append("Your numbers agree with the course's to about five digits or more, so the formula is probably "
+                     "right: something is computed in lower precision (float32?) or approximately (a small constant "
+                     "added inside a log, say). Compute in float64, exactly.")
+    elif mistake is None:
         parts.append(f"Hint: {ex.hint}")
     return Feedback(name, False, " ".join(parts))
+
+
+def _nearly(got: list[np.ndarray], want: list[np.ndarray]) -> bool:
+    """Whether every output has the right shape and is within 1e-5 relative (plus 1e-12) of the reference."""
+    if len(got) != len(want) or any(g.shape != w.shape for g, w in zip(got, want, strict=True)):
+        return False
+    return all(_distance([g], [w], rtol=1e-5, atol=1e-12) <= 1.0 for g, w in zip(got, want, strict=True))
 
 
 def _matching_mistake(ex: Exercise, cases: list[Case], got: list[list[np.ndarray]]) -> Mistake | None:

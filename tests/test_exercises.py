@@ -739,3 +739,29 @@ def test_every_cases_arguments_are_the_references_in_its_order(name):
     ex = exercises.EXERCISES[name]
     parameters = list(inspect.signature(ex.reference).parameters)
     assert all(list(case.kwargs) == parameters for case in ex.cases())
+
+
+# ----------------------------------------------------------------------------- the notebook uses the student's function
+
+
+def test_a_passing_function_with_several_outputs_is_used_in_the_form_the_check_read(capsys):
+    def m_step_as_a_dict(X, resp, reg_covar):
+        return dict(zip(("weights", "means", "covariances"), m_step_right(X, resp, reg_covar), strict=True))
+
+    used = exercises.student_or_course("m_step", m_step_as_a_dict)
+    X, resp = np.random.default_rng(0).normal(size=(20, 2)), np.random.default_rng(1).dirichlet(np.ones(3), size=20)
+    weights, means, covariances = used(X, resp, 1e-6)            # a tuple of arrays, as gmm.run_em unpacks it
+    assert np.allclose(covariances, gmm.m_step(X, resp).covariances)
+    assert used.__name__ == "m_step_as_a_dict" and "passes its check" in capsys.readouterr().out
+
+
+def test_a_function_name_reused_for_a_value_is_said_so():
+    message = exercises.check("elbo_normal_gamma", -0.94).message
+    assert "given a float, not a function" in message and "raised" not in message
+
+
+def test_right_numbers_in_lower_precision_are_told_so_not_given_the_formula():
+    def bound_in_float32(X, weights, means, covariances, resp):
+        return np.float32(bound_right(X, weights, means, covariances, resp))
+    message = exercises.check("lower_bound", bound_in_float32).message
+    assert "agree with the course's to about five digits" in message and "Hint:" not in message
