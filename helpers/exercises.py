@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.stats import norm
 
 from helpers import distributions, gmm, latent, meanfield
 from helpers.grading import Case, Exercise, Feedback, Mistake, grade
@@ -446,23 +445,65 @@ def _sampling_sqrt_of_log_var(t_mean, t_log_var, eps):
 # ============================================================================= notebook 05: the latent space
 
 
-def _grid_cases() -> list[Case]:
-    return [Case("n=15 over the central 90%", dict(n=15, coverage=0.9)),
-            Case("n=2 over the central 50%", dict(n=2, coverage=0.5)),
-            Case("n=7 over the central 99.8%", dict(n=7, coverage=0.998))]
+def _aggregate_cases() -> list[Case]:
+    rng = np.random.default_rng(10)
+    means, log_vars = rng.normal(size=(40, 2)), rng.normal(-3.0, 0.5, size=(40, 2))
+    near = means[:5] + 0.1 * rng.normal(size=(5, 2))
+    return [Case("25 query points and 40 codes in 2-D", dict(
+                t=np.vstack([near, rng.normal(0, 1.5, size=(20, 2))]), t_means=means, t_log_vars=log_vars)),
+            Case("one query point and one code", dict(t=rng.normal(size=(1, 2)), t_means=means[:1],
+                                                      t_log_vars=log_vars[:1])),
+            Case("query points far from every code (plain exp underflows to 0)", dict(
+                t=np.array([[0.5, 0.5], [12.0, -9.0], [30.0, 30.0]]), t_means=means, t_log_vars=log_vars)),
+            Case("6 codes in 3-D with very different widths", dict(
+                t=rng.normal(size=(8, 3)), t_means=rng.normal(size=(6, 3)),
+                t_log_vars=np.linspace(-6.0, 2.0, 18).reshape(6, 3)))]
 
 
-def _grid_linear(n, coverage):
-    edge = norm.ppf((1 + coverage) / 2)
-    return np.linspace(-edge, edge, n)
+def _aggregate_components(t, t_means, t_log_vars):
+    """log N(t_g | m_n, diag exp(v_n)) for every query point and code: (G, N)."""
+    return distributions.log_normal_diag(t[:, None, :], t_means[None], t_log_vars[None])
 
 
-def _grid_probabilities(n, coverage):
-    return np.linspace((1 - coverage) / 2, (1 + coverage) / 2, n)
+def _aggregate_without_logsumexp(t, t_means, t_log_vars):
+    return np.log(np.mean(np.exp(_aggregate_components(t, t_means, t_log_vars)), axis=1))
 
 
-def _grid_coverage_as_tail(n, coverage):
-    return norm.ppf(np.linspace(coverage, 1 - coverage, n))
+def _aggregate_sum_not_mean(t, t_means, t_log_vars):
+    return distributions.logsumexp(_aggregate_components(t, t_means, t_log_vars), axis=1)
+
+
+def _aggregate_std_as_variance(t, t_means, t_log_vars):
+    """exp(v / 2), the standard deviation, used as the variance."""
+    return latent.log_aggregate_posterior(t, t_means, t_log_vars / 2)
+
+
+def _aggregate_variance_as_std(t, t_means, t_log_vars):
+    """exp(v), the variance, used as the standard deviation (so the variance becomes exp(2 v))."""
+    return latent.log_aggregate_posterior(t, t_means, 2 * t_log_vars)
+
+
+def _aggregate_log_var_as_variance(t, t_means, t_log_vars):
+    return np.log(np.mean(np.exp(-0.5 * np.sum(np.log(2 * np.pi * t_log_vars[None])
+                                               + (t[:, None, :] - t_means[None]) ** 2 / t_log_vars[None], axis=2)),
+                          axis=1))
+
+
+def _aggregate_mean_of_logs(t, t_means, t_log_vars):
+    return np.mean(_aggregate_components(t, t_means, t_log_vars), axis=1)
+
+
+def _aggregate_without_log_det(t, t_means, t_log_vars):
+    """log N without its -1/2 sum_j v_nj, which differs from code to code."""
+    log_det = np.sum(t_log_vars, axis=1)
+    return distributions.log_mean_exp(_aggregate_components(t, t_means, t_log_vars) + 0.5 * log_det[None], axis=1)
+
+
+def _aggregate_without_2pi(t, t_means, t_log_vars):
+    return latent.log_aggregate_posterior(t, t_means, t_log_vars) + 0.5 * t.shape[1] * distributions.LOG_2PI
+
+
+# ============================================================================= notebook 06: beyond the ELBO
 
 
 def _active_units_cases() -> list[Case]:
@@ -492,27 +533,6 @@ def _active_units_mean_not_variance(t_means, threshold):
 
 def _active_units_second_moment(t_means, threshold):
     return int(np.sum(np.mean(np.asarray(t_means) ** 2, axis=0) > threshold))
-
-
-def _path_cases() -> list[Case]:
-    rng = np.random.default_rng(8)
-    a, b = rng.normal(size=2), rng.normal(size=2)
-    return [Case("11 points between two codes", dict(t_start=a, t_end=b, n=11)),
-            Case("just the two ends (n=2)", dict(t_start=a, t_end=b, n=2)),
-            Case("a 3-D latent space", dict(t_start=rng.normal(size=3), t_end=rng.normal(size=3), n=5))]
-
-
-def _path_without_end(t_start, t_end, n):
-    alpha = np.linspace(0.0, 1.0, n, endpoint=False)[:, None]
-    return (1 - alpha) * t_start + alpha * t_end
-
-
-def _path_reversed(t_start, t_end, n):
-    return latent.linear_path(t_end, t_start, n)
-
-
-def _path_transposed(t_start, t_end, n):
-    return latent.linear_path(t_start, t_end, n).T
 
 
 # ============================================================================= the catalogue
@@ -667,24 +687,30 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("t_log_var is the log of the variance, not the variance: s = exp(t_log_var / 2), "
                  "not sqrt(t_log_var).", _sampling_sqrt_of_log_var)]),
     Exercise(
-        "prior_grid", "Exercise 5.1, the inverse-CDF grid of the prior",
-        "prior_grid(n, coverage) -> (n,)",
-        latent.prior_grid, _grid_cases,
-        "equal steps in probability from (1 - coverage)/2 to (1 + coverage)/2, mapped through "
-        "scipy.stats.norm.ppf.",
-        [Mistake("These points are equally spaced in t: map equally spaced *probabilities* through norm.ppf, "
-                 "so that each tile holds the same share of the prior.", _grid_linear),
-         Mistake("These are probabilities: map them to latent values with norm.ppf.", _grid_probabilities),
-         Mistake("coverage is the central mass kept, so the tails are (1 - coverage)/2 each, not coverage.",
-                 _grid_coverage_as_tail)]),
-    Exercise(
-        "linear_path", "Exercise 5.2, a straight path between two codes",
-        "linear_path(t_start, t_end, n) -> (n, D)",
-        latent.linear_path, _path_cases,
-        "(1 - alpha) * t_start + alpha * t_end for n values of alpha from 0 to 1, both ends included.",
-        [Mistake("The path stops short of t_end: include both ends (np.linspace(0, 1, n)).", _path_without_end),
-         Mistake("The path runs from t_end to t_start: at alpha = 0 it must be at t_start.", _path_reversed),
-         Mistake("The shape is (D, n): return one row per point, (n, D).", _path_transposed)]),
+        "aggregate_posterior", "Exercise 5.1 — the aggregate posterior q(t), in log space",
+        "log_aggregate_posterior(t, t_means, t_log_vars) -> (G,)",
+        latent.log_aggregate_posterior, _aggregate_cases,
+        "a (G, N) table of log N(t_g | m_n, diag exp(v_n)) = -1/2 sum_j (log(2 pi) + v_nj + (t_gj - m_nj)^2 / "
+        "exp(v_nj)), then logsumexp over the N codes (axis=1) minus log N.",
+        [Mistake("Your answer is -inf for points far from every code: exp of a very negative log-density rounds "
+                 "to 0, and log 0 = -inf. Stay in log space: logsumexp over the codes, minus log N.",
+                 _aggregate_without_logsumexp),
+         Mistake("You summed over the N codes: q(t) is their *average*, (1/N) sum_n, so subtract log N after the "
+                 "log-sum-exp.", _aggregate_sum_not_mean),
+         Mistake("exp(v / 2) is q's standard deviation, not its variance: the variance is exp(v), so the density has "
+                 "(t - m)^2 / exp(v) and the normalising term -1/2 v.", _aggregate_std_as_variance),
+         Mistake("exp(v) is q's variance, not its standard deviation: (t - m)^2 is divided by exp(v) itself, "
+                 "not by exp(v)^2.", _aggregate_variance_as_std),
+         Mistake("t_log_vars are log-variances, not variances: q's variance is exp(v), and the log of the variance "
+                 "is v itself.", _aggregate_log_var_as_variance),
+         Mistake("You averaged the log-densities: log q(t) is the log of an average, log (1/N) sum_n N(t | m_n, ...), "
+                 "and the mean of the logs is smaller (Jensen's inequality). Use logsumexp, minus log N.",
+                 _aggregate_mean_of_logs),
+         Mistake("The log-determinant is missing: log N(t | m_n, diag exp(v_n)) has -1/2 sum_j v_nj, which differs "
+                 "from code to code, so it does not cancel in the sum over n.", _aggregate_without_log_det),
+         Mistake("The constant is missing: each log N(t | m_n, diag exp(v_n)) has -D/2 log(2 pi), with D = "
+                 "t.shape[1].", _aggregate_without_2pi)],
+        rtol=1e-9),
     Exercise(
         "active_units", "Exercise 6.1, active units (Burda et al., 2016)",
         "active_units(t_means, threshold) -> int",

@@ -327,40 +327,56 @@ def sampling_in_place(t_mean, t_log_var, eps):
 # ----------------------------------------------------------------------------- 05
 
 
-def grid_right(n, coverage):
-    return norm.ppf(np.linspace(0.5 - coverage / 2, 0.5 + coverage / 2, n))
+def _log_components(t, t_means, t_log_vars, variances=None):
+    variances = np.exp(t_log_vars) if variances is None else variances
+    diff = t[:, None, :] - t_means[None, :, :]                                  # (G, N, D)
+    return -0.5 * np.sum(np.log(2 * np.pi * variances[None]) + diff**2 / variances[None], axis=2)   # (G, N)
 
 
-def grid_linear(n, coverage):
-    return np.linspace(norm.ppf(0.5 - coverage / 2), norm.ppf(0.5 + coverage / 2), n)
+def aggregate_right(t, t_means, t_log_vars):
+    return logsumexp(_log_components(t, t_means, t_log_vars), axis=1) - np.log(len(t_means))
 
 
-def grid_no_ppf(n, coverage):
-    return np.linspace(0.5 - coverage / 2, 0.5 + coverage / 2, n)
+def aggregate_plain_exp(t, t_means, t_log_vars):
+    return np.log(np.mean(np.exp(_log_components(t, t_means, t_log_vars)), axis=1))
 
 
-def grid_coverage_as_tail(n, coverage):
-    return norm.ppf(np.linspace(coverage, 1 - coverage, n))
+def aggregate_summed(t, t_means, t_log_vars):
+    return logsumexp(_log_components(t, t_means, t_log_vars), axis=1)
 
 
-def path_right(t_start, t_end, n):
-    return np.array([t_start + a * (t_end - t_start) for a in np.linspace(0, 1, n)])
+def aggregate_std_as_variance(t, t_means, t_log_vars):
+    return logsumexp(_log_components(t, t_means, t_log_vars, np.exp(t_log_vars / 2)), axis=1) - np.log(len(t_means))
 
 
-def path_no_end(t_start, t_end, n):
-    return np.array([t_start + a * (t_end - t_start) for a in np.arange(n) / n])
+def aggregate_variance_squared(t, t_means, t_log_vars):
+    return logsumexp(_log_components(t, t_means, t_log_vars, np.exp(t_log_vars) ** 2), axis=1) - np.log(
+        len(t_means))
 
 
-def path_reversed(t_start, t_end, n):
-    return np.array([t_end + a * (t_start - t_end) for a in np.linspace(0, 1, n)])
+def aggregate_mean_of_logs(t, t_means, t_log_vars):
+    return np.mean(_log_components(t, t_means, t_log_vars), axis=1)
 
 
-def path_transposed(t_start, t_end, n):
-    return np.stack([np.linspace(s, e, n) for s, e in zip(t_start, t_end, strict=True)])
+def aggregate_no_log_det(t, t_means, t_log_vars):
+    diff = t[:, None, :] - t_means[None, :, :]
+    log_components = -0.5 * np.sum(np.log(2 * np.pi) + diff**2 / np.exp(t_log_vars[None]), axis=2)
+    return logsumexp(log_components, axis=1) - np.log(len(t_means))
 
 
-def path_as_a_list(t_start, t_end, n):
-    return [t_start + k / (n - 1) * (t_end - t_start) for k in range(n)]
+def aggregate_in_place(t, t_means, t_log_vars):
+    variances = t_log_vars                          # not a copy: the next line writes into the caller's array
+    variances[:] = np.exp(t_log_vars)
+    return logsumexp(_log_components(t, t_means, None, variances), axis=1) - np.log(len(t_means))
+
+
+def aggregate_as_a_list(t, t_means, t_log_vars):
+    values = []
+    for point in t:
+        logs = [multivariate_normal(m, np.diag(np.exp(v))).logpdf(point) for m, v in zip(t_means, t_log_vars,
+                                                                                         strict=True)]
+        values.append(float(logsumexp(logs) - np.log(len(logs))))
+    return values
 
 
 # ----------------------------------------------------------------------------- 06
@@ -384,8 +400,8 @@ def active_units_uncentred(t_means, threshold):
 
 
 RIGHT = {"e_step": e_step_right, "m_step": m_step_right, "q_mu_update": q_mu_right, "elbo_normal_gamma": elbo_right,
-         "elbo_monte_carlo": elbo_mc_right, "score_function": score_right, "vae_loss": vae_loss_right,
-         "sampling": sampling_right, "prior_grid": grid_right, "linear_path": path_right,
+         "elbo_monte_carlo": elbo_mc_right, "score_function": score_right,
+         "vae_loss": vae_loss_right, "sampling": sampling_right, "aggregate_posterior": aggregate_right,
          "active_units": active_units_right}
 
 # (exercise, wrong answer, words the feedback must contain)
@@ -422,12 +438,12 @@ WRONG = [
     ("sampling", sampling_variance, "standard deviation"),
     ("sampling", sampling_sqrt, "Hint: t = m + s * eps"),
     ("sampling", sampling_sqrt_of_log_var, "not sqrt(t_log_var)"),
-    ("prior_grid", grid_linear, "equally spaced in t"),
-    ("prior_grid", grid_no_ppf, "norm.ppf"),
-    ("prior_grid", grid_coverage_as_tail, "(1 - coverage)/2 each"),
-    ("linear_path", path_no_end, "stops short"),
-    ("linear_path", path_reversed, "from t_end to t_start"),
-    ("linear_path", path_transposed, "shape is (D, n)"),
+    ("aggregate_posterior", aggregate_plain_exp, "Stay in log space"),
+    ("aggregate_posterior", aggregate_summed, "*average*"),
+    ("aggregate_posterior", aggregate_std_as_variance, "standard deviation, not its variance"),
+    ("aggregate_posterior", aggregate_variance_squared, "not by exp(v)^2"),
+    ("aggregate_posterior", aggregate_mean_of_logs, "Jensen"),
+    ("aggregate_posterior", aggregate_no_log_det, "log-determinant is missing"),
     ("active_units", active_units_std, "np.var, not np.std"),
     ("active_units", active_units_per_image, "variance of each *row*"),
     ("active_units", active_units_uncentred, "not centred"),
@@ -542,7 +558,8 @@ def test_a_nan_is_called_a_nan():
 # ----------------------------------------------------------------------------- inputs changed in place
 
 IN_PLACE = [("m_step", m_step_in_place, "resp"), ("elbo_monte_carlo", elbo_mc_in_place, "eps"),
-            ("sampling", sampling_in_place, "t_mean")]
+            ("sampling", sampling_in_place, "t_mean"),
+            ("aggregate_posterior", aggregate_in_place, "t_log_vars")]
 
 
 @pytest.mark.parametrize(("name", "answer", "argument"), IN_PLACE, ids=[a.__name__ for _, a, _ in IN_PLACE])
@@ -572,7 +589,8 @@ def test_a_wrong_answer_that_also_changes_its_input_gets_both():
 
 OTHER_FORMS = [("e_step", e_step_renamed), ("e_step", e_step_list_of_rows), ("m_step", m_step_as_a_list),
                ("m_step", m_step_course_type), ("q_mu_update", q_mu_course_type), ("q_mu_update", q_mu_one_array),
-               ("elbo_normal_gamma", elbo_0d_array), ("linear_path", path_as_a_list)]
+               ("elbo_normal_gamma", elbo_0d_array),
+               ("aggregate_posterior", aggregate_as_a_list)]
 
 
 @pytest.mark.parametrize(("name", "answer"), OTHER_FORMS, ids=[a.__name__ for _, a in OTHER_FORMS])
@@ -618,8 +636,8 @@ def test_a_crash_inside_numpy_quotes_the_students_line():
 STUDENT_TESTS = Path(__file__).parents[1] / "notebooks" / "student" / "tests"
 FUNCTION_NAMES = {"e_step": "responsibilities", "m_step": "m_step_parameters", "q_mu_update": "q_mu_update",
                   "elbo_normal_gamma": "elbo", "elbo_monte_carlo": "elbo_monte_carlo",
-                  "score_function": "score_function_gradient", "sampling": "sample_latent", "vae_loss": "vae_loss",
-                  "prior_grid": "prior_grid", "linear_path": "linear_path"}
+                  "score_function": "score_function_gradient",
+                  "sampling": "sample_latent", "vae_loss": "vae_loss", "aggregate_posterior": "log_aggregate_posterior"}
 
 
 def _otter_results(name: str, answer) -> list:
