@@ -299,6 +299,66 @@ def _elbo_mc_kl_mean_over_dimensions(x, m, v, W, b, sigma2, eps):
     return _gaussian_log_lik(x, t, W, b, sigma2) + 0.5 * np.mean(1 + v - m**2 - np.exp(v))
 
 
+def _closed_form_cases() -> list[Case]:
+    rng = np.random.default_rng(9)
+    d = 5
+    W2, W1 = rng.normal(size=(d, 2)), rng.normal(size=(d, 1))
+    b, x = rng.normal(size=d), rng.normal(size=d)
+    return [Case("a random point and q (d = 5, D = 2)", dict(
+                x=x, m=rng.normal(size=2), v=rng.normal(-1.0, 0.5, size=2), W=W2, b=b, sigma2=0.3)),
+            Case("a one-dimensional latent space (D = 1)", dict(
+                x=x, m=rng.normal(size=1), v=np.array([-0.5]), W=W1, b=b, sigma2=2.0)),
+            Case("a very narrow q (v = -12)", dict(x=x, m=rng.normal(size=2), v=np.full(2, -12.0), W=W2, b=b,
+                                                   sigma2=0.3)),
+            Case("q equal to the prior (KL = 0)", dict(x=x, m=np.zeros(2), v=np.zeros(2), W=W2, b=b, sigma2=0.3)),
+            Case("a wide q (v = 2) and little noise (sigma2 = 0.05)", dict(
+                x=x, m=rng.normal(size=2), v=np.full(2, 2.0), W=W2, b=b, sigma2=0.05))]
+
+
+def _elbo_cf_reference(x, m, v, W, b, sigma2):
+    from helpers import svi
+    return np.asarray(svi.elbo_closed_form(x, m, v, W, b, sigma2))
+
+
+def _elbo_cf_parts(x, m, v, W, b, sigma2, spread=None, constant=True, spread_scale=None, kl_sign=-1.0):
+    """The closed-form ELBO assembled from its parts, with one part replaced to write out a mistake."""
+    spread = np.sum(W**2 @ np.exp(v)) if spread is None else spread
+    spread_scale = sigma2 if spread_scale is None else spread_scale
+    log_lik = -0.5 * np.sum((x - W @ m - b) ** 2) / sigma2 - 0.5 * spread / spread_scale
+    if constant:
+        log_lik -= 0.5 * len(x) * np.log(2 * np.pi * sigma2)
+    return log_lik + kl_sign * distributions.kl_standard_normal(m, v)
+
+
+def _elbo_cf_point_q(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, spread=0.0)
+
+
+def _elbo_cf_std_as_variance(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, spread=np.sum(W**2 @ np.exp(v / 2)))
+
+
+def _elbo_cf_kl_added(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, kl_sign=1.0)
+
+
+def _elbo_cf_without_constant(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, constant=False)
+
+
+def _elbo_cf_spread_not_over_sigma2(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, spread_scale=1.0)
+
+
+def _elbo_cf_correlated_spread(x, m, v, W, b, sigma2):
+    """||W s||^2 in place of sum_j ||W_j||^2 s_j^2: the D coordinates' noise added as if it were one variable."""
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, spread=np.sum((W @ np.exp(v / 2)) ** 2))
+
+
+def _elbo_cf_without_kl(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, kl_sign=0.0)
+
+
 def _score_cases() -> list[Case]:
     rng = np.random.default_rng(5)
     D = 3
@@ -618,7 +678,7 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  _elbo_normal_scale_is_variance)],
         rtol=1e-9),
     Exercise(
-        "elbo_monte_carlo", "Exercise 3.1, the reparameterized Monte Carlo ELBO (eqs. 16-17)",
+        "elbo_monte_carlo", "Exercise 3.1 — the reparameterized Monte Carlo ELBO (eqs. 16-17)",
         "elbo_monte_carlo(x, m, v, W, b, sigma2, eps) -> (S,) one estimate per sample",
         _elbo_mc_reference, _ppca_elbo_cases,
         "t_s = m + exp(v / 2) * eps_s; estimate_s = log N(x | W t_s + b, sigma2 I) - KL, with "
@@ -636,7 +696,31 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  "exp(v_j)).", _elbo_mc_kl_mean_over_dimensions)],
         rtol=1e-9),
     Exercise(
-        "score_function", "Exercise 3.2, the score-function gradient",
+        "elbo_closed_form", "Exercise 3.2 — the ELBO of a Gaussian q in closed form (eqs. 16-17)",
+        "elbo_closed_form(x, m, v, W, b, sigma2) -> float, nats for this one data point",
+        _elbo_cf_reference, _closed_form_cases,
+        "E_q[log p(x|t)] = -d/2 log(2 pi sigma2) - (||x - W m - b||^2 + sum_j ||W[:, j]||^2 exp(v_j)) / (2 sigma2); "
+        "subtract KL = -1/2 sum_j (1 + v_j - m_j^2 - exp(v_j)) (eq. 17).",
+        [Mistake("The variance of q is missing: under q, t is spread around m, and E_q||x - W t - b||^2 = "
+                 "||x - W m - b||^2 + sum_j ||W[:, j]||^2 exp(v_j). Without that term q is treated as a point at m.",
+                 _elbo_cf_point_q),
+         Mistake("exp(v / 2) is the standard deviation of t_j; the expected squared error needs its *variance* "
+                 "exp(v_j): sum_j ||W[:, j]||^2 exp(v_j).", _elbo_cf_std_as_variance),
+         Mistake("The KL has the wrong sign: the ELBO is E_q[log p(x|t)] *minus* KL(q || p(t)) (eq. 16).",
+                 _elbo_cf_kl_added),
+         Mistake("The Gaussian's normalising constant is missing: log N(x | W t + b, sigma2 I) has "
+                 "-d/2 log(2 pi sigma2), with d = len(x).", _elbo_cf_without_constant),
+         Mistake("The variance term is not divided by sigma2: both parts of E_q||x - W t - b||^2 are divided by "
+                 "2 sigma2, (||x - W m - b||^2 + sum_j ||W[:, j]||^2 exp(v_j)) / (2 sigma2).",
+                 _elbo_cf_spread_not_over_sigma2),
+         Mistake("You used ||W s||^2, as if the D coordinates of t moved together: they are independent under q, so "
+                 "their variances add, sum_j ||W[:, j]||^2 exp(v_j) (np.sum(W**2 @ np.exp(v))).",
+                 _elbo_cf_correlated_spread),
+         Mistake("The KL term is missing: subtract KL(q || N(0, I)) = -1/2 sum_j (1 + v_j - m_j^2 - exp(v_j)).",
+                 _elbo_cf_without_kl)],
+        rtol=1e-9),
+    Exercise(
+        "score_function", "Exercise 3.3 — the score-function gradient",
         "score_function_gradient(f, t, m, v) -> (2D,) = [d/dm, d/dv]",
         _score_reference, _score_cases,
         "average f_s times the score of q = N(m, diag exp(v)) at t_s: d log q/dm = (t - m) exp(-v), "

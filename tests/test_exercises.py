@@ -259,6 +259,58 @@ def score_v_as_variance(f, t, m, v):
     return np.concatenate([(f[:, None] * dm).mean(0), (f[:, None] * dv).mean(0)])
 
 
+def elbo_cf_right(x, m, v, W, b, sigma2):
+    resid = x - W @ m - b
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v))          # the columns of W scaled by the variances
+    log_lik = -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2)
+    return log_lik + 0.5 * np.sum(1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_point_q(x, m, v, W, b, sigma2):
+    resid = x - W @ m - b
+    return -len(x) / 2 * np.log(2 * np.pi * sigma2) - resid @ resid / (2 * sigma2) + 0.5 * np.sum(
+        1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_std(x, m, v, W, b, sigma2):
+    resid = x - W @ m - b
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v / 2))
+    return -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2) + 0.5 * np.sum(
+        1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_plus_kl(x, m, v, W, b, sigma2):
+    resid = x - W @ m - b
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v))
+    return -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2) - 0.5 * np.sum(
+        1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_no_constant(x, m, v, W, b, sigma2):
+    resid = x - W @ m - b
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v))
+    return -expected_sq_error / (2 * sigma2) + 0.5 * np.sum(1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_in_place(x, m, v, W, b, sigma2):
+    x -= W @ m + b                                                        # writes into the caller's x
+    expected_sq_error = x @ x + np.sum(W**2 * np.exp(v))
+    return -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2) + 0.5 * np.sum(
+        1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_loops(x, m, v, W, b, sigma2):
+    import math
+    value = 0.0
+    for i in range(len(x)):
+        mean_i = b[i] + sum(W[i, j] * m[j] for j in range(len(m)))
+        variance_i = sum(W[i, j] ** 2 * math.exp(v[j]) for j in range(len(m)))
+        value += -0.5 * math.log(2 * math.pi * sigma2) - ((x[i] - mean_i) ** 2 + variance_i) / (2 * sigma2)
+    for j in range(len(m)):
+        value -= 0.5 * (m[j] ** 2 + math.exp(v[j]) - 1 - v[j])
+    return value
+
+
 # ----------------------------------------------------------------------------- 04
 
 
@@ -400,7 +452,7 @@ def active_units_uncentred(t_means, threshold):
 
 
 RIGHT = {"e_step": e_step_right, "m_step": m_step_right, "q_mu_update": q_mu_right, "elbo_normal_gamma": elbo_right,
-         "elbo_monte_carlo": elbo_mc_right, "score_function": score_right,
+         "elbo_monte_carlo": elbo_mc_right, "score_function": score_right, "elbo_closed_form": elbo_cf_right,
          "vae_loss": vae_loss_right, "sampling": sampling_right, "aggregate_posterior": aggregate_right,
          "active_units": active_units_right}
 
@@ -429,6 +481,10 @@ WRONG = [
     ("score_function", score_no_half, "1/2"),
     ("score_function", score_wrong_sign, "sign"),
     ("score_function", score_v_as_variance, "log-variance, not the variance"),
+    ("elbo_closed_form", elbo_cf_point_q, "variance of q is missing"),
+    ("elbo_closed_form", elbo_cf_std, "standard deviation of t_j"),
+    ("elbo_closed_form", elbo_cf_plus_kl, "wrong sign"),
+    ("elbo_closed_form", elbo_cf_no_constant, "normalising constant is missing"),
     ("vae_loss", vae_loss_sigmoid_log, "from the logits"),
     ("vae_loss", vae_loss_pixel_mean, "*sum*"),
     ("vae_loss", vae_loss_kl_minus, "wrong sign"),
@@ -558,7 +614,7 @@ def test_a_nan_is_called_a_nan():
 # ----------------------------------------------------------------------------- inputs changed in place
 
 IN_PLACE = [("m_step", m_step_in_place, "resp"), ("elbo_monte_carlo", elbo_mc_in_place, "eps"),
-            ("sampling", sampling_in_place, "t_mean"),
+            ("elbo_closed_form", elbo_cf_in_place, "x"), ("sampling", sampling_in_place, "t_mean"),
             ("aggregate_posterior", aggregate_in_place, "t_log_vars")]
 
 
@@ -589,7 +645,7 @@ def test_a_wrong_answer_that_also_changes_its_input_gets_both():
 
 OTHER_FORMS = [("e_step", e_step_renamed), ("e_step", e_step_list_of_rows), ("m_step", m_step_as_a_list),
                ("m_step", m_step_course_type), ("q_mu_update", q_mu_course_type), ("q_mu_update", q_mu_one_array),
-               ("elbo_normal_gamma", elbo_0d_array),
+               ("elbo_normal_gamma", elbo_0d_array), ("elbo_closed_form", elbo_cf_loops),
                ("aggregate_posterior", aggregate_as_a_list)]
 
 
@@ -636,7 +692,7 @@ def test_a_crash_inside_numpy_quotes_the_students_line():
 STUDENT_TESTS = Path(__file__).parents[1] / "notebooks" / "student" / "tests"
 FUNCTION_NAMES = {"e_step": "responsibilities", "m_step": "m_step_parameters", "q_mu_update": "q_mu_update",
                   "elbo_normal_gamma": "elbo", "elbo_monte_carlo": "elbo_monte_carlo",
-                  "score_function": "score_function_gradient",
+                  "score_function": "score_function_gradient", "elbo_closed_form": "elbo_closed_form",
                   "sampling": "sample_latent", "vae_loss": "vae_loss", "aggregate_posterior": "log_aggregate_posterior"}
 
 
