@@ -37,6 +37,8 @@ class Sizes:
     vae_live_epochs: int
     vae_train_subset: int | None
     vae_gap_images: int              # test images whose gap notebook 04 splits into approximation + amortization
+    # Notebook 05: the latent space
+    latent_aggregate_images: int     # test images whose q(t|x) make the aggregate posterior q(t)
     # Notebook 06: comparing trained models (no training; every other figure uses the whole test set)
     beyond_bound_images: int         # test images for the importance-weighted bound, k = 1000 samples each
 
@@ -51,6 +53,7 @@ FULL = Sizes(
     vae_live_epochs=3,
     vae_train_subset=None,
     vae_gap_images=200,
+    latent_aggregate_images=10_000,
     beyond_bound_images=100,
 )
 
@@ -64,6 +67,7 @@ FAST = Sizes(
     vae_live_epochs=1,
     vae_train_subset=2048,
     vae_gap_images=12,
+    latent_aggregate_images=1_000,
     beyond_bound_images=8,
 )
 

@@ -23,7 +23,6 @@ import functools
 from collections.abc import Callable
 
 import numpy as np
-from scipy.stats import norm
 
 from helpers import distributions, gmm, latent, meanfield
 from helpers.grading import Case, Exercise, Feedback, Mistake, grade, read_outputs
@@ -385,6 +384,66 @@ def _elbo_mc_kl_mean_over_dimensions(x, m, v, W, b, sigma2, eps):
     return _gaussian_log_lik(x, t, W, b, sigma2) + 0.5 * np.mean(1 + v - m**2 - np.exp(v))
 
 
+def _closed_form_cases() -> list[Case]:
+    rng = np.random.default_rng(9)
+    d = 5
+    W2, W1 = rng.normal(size=(d, 2)), rng.normal(size=(d, 1))
+    b, x = rng.normal(size=d), rng.normal(size=d)
+    return [Case("a random point and q (d = 5, D = 2)", dict(
+                x=x, m=rng.normal(size=2), v=rng.normal(-1.0, 0.5, size=2), W=W2, b=b, sigma2=0.3)),
+            Case("a one-dimensional latent space (D = 1)", dict(
+                x=x, m=rng.normal(size=1), v=np.array([-0.5]), W=W1, b=b, sigma2=2.0)),
+            Case("a very narrow q (v = -12)", dict(x=x, m=rng.normal(size=2), v=np.full(2, -12.0), W=W2, b=b,
+                                                   sigma2=0.3)),
+            Case("q equal to the prior (KL = 0)", dict(x=x, m=np.zeros(2), v=np.zeros(2), W=W2, b=b, sigma2=0.3)),
+            Case("a wide q (v = 2) and little noise (sigma2 = 0.05)", dict(
+                x=x, m=rng.normal(size=2), v=np.full(2, 2.0), W=W2, b=b, sigma2=0.05))]
+
+
+def _elbo_cf_reference(x, m, v, W, b, sigma2):
+    from helpers import svi
+    return np.asarray(svi.elbo_closed_form(x, m, v, W, b, sigma2))
+
+
+def _elbo_cf_parts(x, m, v, W, b, sigma2, spread=None, constant=True, spread_scale=None, kl_sign=-1.0):
+    """The closed-form ELBO assembled from its parts, with one part replaced to write out a mistake."""
+    spread = np.sum(W**2 @ np.exp(v)) if spread is None else spread
+    spread_scale = sigma2 if spread_scale is None else spread_scale
+    log_lik = -0.5 * np.sum((x - W @ m - b) ** 2) / sigma2 - 0.5 * spread / spread_scale
+    if constant:
+        log_lik -= 0.5 * len(x) * np.log(2 * np.pi * sigma2)
+    return log_lik + kl_sign * distributions.kl_standard_normal(m, v)
+
+
+def _elbo_cf_point_q(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, spread=0.0)
+
+
+def _elbo_cf_std_as_variance(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, spread=np.sum(W**2 @ np.exp(v / 2)))
+
+
+def _elbo_cf_kl_added(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, kl_sign=1.0)
+
+
+def _elbo_cf_without_constant(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, constant=False)
+
+
+def _elbo_cf_spread_not_over_sigma2(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, spread_scale=1.0)
+
+
+def _elbo_cf_correlated_spread(x, m, v, W, b, sigma2):
+    """||W s||^2 in place of sum_j ||W_j||^2 s_j^2: the D coordinates' noise added as if it were one variable."""
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, spread=np.sum((W @ np.exp(v / 2)) ** 2))
+
+
+def _elbo_cf_without_kl(x, m, v, W, b, sigma2):
+    return _elbo_cf_parts(x, m, v, W, b, sigma2, kl_sign=0.0)
+
+
 def _score_cases() -> list[Case]:
     rng = np.random.default_rng(5)
     D = 3
@@ -531,23 +590,65 @@ def _sampling_sqrt_of_log_var(t_mean, t_log_var, eps):
 # ============================================================================= notebook 05: the latent space
 
 
-def _grid_cases() -> list[Case]:
-    return [Case("n=15 over the central 90%", dict(n=15, coverage=0.9)),
-            Case("n=2 over the central 50%", dict(n=2, coverage=0.5)),
-            Case("n=7 over the central 99.8%", dict(n=7, coverage=0.998))]
+def _aggregate_cases() -> list[Case]:
+    rng = np.random.default_rng(10)
+    means, log_vars = rng.normal(size=(40, 2)), rng.normal(-3.0, 0.5, size=(40, 2))
+    near = means[:5] + 0.1 * rng.normal(size=(5, 2))
+    return [Case("25 query points and 40 codes in 2-D", dict(
+                t=np.vstack([near, rng.normal(0, 1.5, size=(20, 2))]), t_means=means, t_log_vars=log_vars)),
+            Case("one query point and one code", dict(t=rng.normal(size=(1, 2)), t_means=means[:1],
+                                                      t_log_vars=log_vars[:1])),
+            Case("query points far from every code (plain exp underflows to 0)", dict(
+                t=np.array([[0.5, 0.5], [12.0, -9.0], [30.0, 30.0]]), t_means=means, t_log_vars=log_vars)),
+            Case("6 codes in 3-D with very different widths", dict(
+                t=rng.normal(size=(8, 3)), t_means=rng.normal(size=(6, 3)),
+                t_log_vars=np.linspace(-6.0, 2.0, 18).reshape(6, 3)))]
 
 
-def _grid_linear(n, coverage):
-    edge = norm.ppf((1 + coverage) / 2)
-    return np.linspace(-edge, edge, n)
+def _aggregate_components(t, t_means, t_log_vars):
+    """log N(t_g | m_n, diag exp(v_n)) for every query point and code: (G, N)."""
+    return distributions.log_normal_diag(t[:, None, :], t_means[None], t_log_vars[None])
 
 
-def _grid_probabilities(n, coverage):
-    return np.linspace((1 - coverage) / 2, (1 + coverage) / 2, n)
+def _aggregate_without_logsumexp(t, t_means, t_log_vars):
+    return np.log(np.mean(np.exp(_aggregate_components(t, t_means, t_log_vars)), axis=1))
 
 
-def _grid_coverage_as_tail(n, coverage):
-    return norm.ppf(np.linspace(coverage, 1 - coverage, n))
+def _aggregate_sum_not_mean(t, t_means, t_log_vars):
+    return distributions.logsumexp(_aggregate_components(t, t_means, t_log_vars), axis=1)
+
+
+def _aggregate_std_as_variance(t, t_means, t_log_vars):
+    """exp(v / 2), the standard deviation, used as the variance."""
+    return latent.log_aggregate_posterior(t, t_means, t_log_vars / 2)
+
+
+def _aggregate_variance_as_std(t, t_means, t_log_vars):
+    """exp(v), the variance, used as the standard deviation (so the variance becomes exp(2 v))."""
+    return latent.log_aggregate_posterior(t, t_means, 2 * t_log_vars)
+
+
+def _aggregate_log_var_as_variance(t, t_means, t_log_vars):
+    return np.log(np.mean(np.exp(-0.5 * np.sum(np.log(2 * np.pi * t_log_vars[None])
+                                               + (t[:, None, :] - t_means[None]) ** 2 / t_log_vars[None], axis=2)),
+                          axis=1))
+
+
+def _aggregate_mean_of_logs(t, t_means, t_log_vars):
+    return np.mean(_aggregate_components(t, t_means, t_log_vars), axis=1)
+
+
+def _aggregate_without_log_det(t, t_means, t_log_vars):
+    """log N without its -1/2 sum_j v_nj, which differs from code to code."""
+    log_det = np.sum(t_log_vars, axis=1)
+    return distributions.log_mean_exp(_aggregate_components(t, t_means, t_log_vars) + 0.5 * log_det[None], axis=1)
+
+
+def _aggregate_without_2pi(t, t_means, t_log_vars):
+    return latent.log_aggregate_posterior(t, t_means, t_log_vars) + 0.5 * t.shape[1] * distributions.LOG_2PI
+
+
+# ============================================================================= notebook 06: beyond the ELBO
 
 
 def _active_units_cases() -> list[Case]:
@@ -577,27 +678,6 @@ def _active_units_mean_not_variance(t_means, threshold):
 
 def _active_units_second_moment(t_means, threshold):
     return int(np.sum(np.mean(np.asarray(t_means) ** 2, axis=0) > threshold))
-
-
-def _path_cases() -> list[Case]:
-    rng = np.random.default_rng(8)
-    a, b = rng.normal(size=2), rng.normal(size=2)
-    return [Case("11 points between two codes", dict(t_start=a, t_end=b, n=11)),
-            Case("just the two ends (n=2)", dict(t_start=a, t_end=b, n=2)),
-            Case("a 3-D latent space", dict(t_start=rng.normal(size=3), t_end=rng.normal(size=3), n=5))]
-
-
-def _path_without_end(t_start, t_end, n):
-    alpha = np.linspace(0.0, 1.0, n, endpoint=False)[:, None]
-    return (1 - alpha) * t_start + alpha * t_end
-
-
-def _path_reversed(t_start, t_end, n):
-    return latent.linear_path(t_end, t_start, n)
-
-
-def _path_transposed(t_start, t_end, n):
-    return latent.linear_path(t_start, t_end, n).T
 
 
 # ============================================================================= the catalogue
@@ -715,7 +795,7 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  _elbo_without_log_lambda0)],
         rtol=1e-9),
     Exercise(
-        "elbo_monte_carlo", "Exercise 3.1, the reparameterized Monte Carlo ELBO (eqs. 16-17)",
+        "elbo_monte_carlo", "Exercise 3.1 — the reparameterized Monte Carlo ELBO (eqs. 16-17)",
         "elbo_monte_carlo(x, m, v, W, b, sigma2, eps) -> (S,) one estimate per sample",
         _elbo_mc_reference, _ppca_elbo_cases,
         "t_s = m + exp(v / 2) * eps_s; estimate_s = log N(x | W t_s + b, sigma2 I) - KL, with "
@@ -733,7 +813,31 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  "exp(v_j)).", _elbo_mc_kl_mean_over_dimensions)],
         rtol=1e-9),
     Exercise(
-        "score_function", "Exercise 3.2, the score-function gradient",
+        "elbo_closed_form", "Exercise 3.2 — the ELBO of a Gaussian q in closed form (eqs. 16-17)",
+        "elbo_closed_form(x, m, v, W, b, sigma2) -> float, nats for this one data point",
+        _elbo_cf_reference, _closed_form_cases,
+        "E_q[log p(x|t)] = -d/2 log(2 pi sigma2) - (||x - W m - b||^2 + sum_j ||W[:, j]||^2 exp(v_j)) / (2 sigma2); "
+        "subtract KL = -1/2 sum_j (1 + v_j - m_j^2 - exp(v_j)) (eq. 17).",
+        [Mistake("The variance of q is missing: under q, t is spread around m, and E_q||x - W t - b||^2 = "
+                 "||x - W m - b||^2 + sum_j ||W[:, j]||^2 exp(v_j). Without that term q is treated as a point at m.",
+                 _elbo_cf_point_q),
+         Mistake("exp(v / 2) is the standard deviation of t_j; the expected squared error needs its *variance* "
+                 "exp(v_j): sum_j ||W[:, j]||^2 exp(v_j).", _elbo_cf_std_as_variance),
+         Mistake("The KL has the wrong sign: the ELBO is E_q[log p(x|t)] *minus* KL(q || p(t)) (eq. 16).",
+                 _elbo_cf_kl_added),
+         Mistake("The Gaussian's normalising constant is missing: log N(x | W t + b, sigma2 I) has "
+                 "-d/2 log(2 pi sigma2), with d = len(x).", _elbo_cf_without_constant),
+         Mistake("The variance term is not divided by sigma2: both parts of E_q||x - W t - b||^2 are divided by "
+                 "2 sigma2, (||x - W m - b||^2 + sum_j ||W[:, j]||^2 exp(v_j)) / (2 sigma2).",
+                 _elbo_cf_spread_not_over_sigma2),
+         Mistake("You used ||W s||^2, as if the D coordinates of t moved together: they are independent under q, so "
+                 "their variances add, sum_j ||W[:, j]||^2 exp(v_j) (np.sum(W**2 @ np.exp(v))).",
+                 _elbo_cf_correlated_spread),
+         Mistake("The KL term is missing: subtract KL(q || N(0, I)) = -1/2 sum_j (1 + v_j - m_j^2 - exp(v_j)).",
+                 _elbo_cf_without_kl)],
+        rtol=1e-9),
+    Exercise(
+        "score_function", "Exercise 3.3 — the score-function gradient",
         "score_function_gradient(f, t, m, v) -> (2D,) = [d/dm, d/dv]",
         _score_reference, _score_cases,
         "average f_s times the score of q = N(m, diag exp(v)) at t_s: d log q/dm = (t - m) exp(-v), "
@@ -784,24 +888,30 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("t_log_var is the log of the variance, not the variance: s = exp(t_log_var / 2), "
                  "not sqrt(t_log_var).", _sampling_sqrt_of_log_var)]),
     Exercise(
-        "prior_grid", "Exercise 5.1, the inverse-CDF grid of the prior",
-        "prior_grid(n, coverage) -> (n,)",
-        latent.prior_grid, _grid_cases,
-        "equal steps in probability from (1 - coverage)/2 to (1 + coverage)/2, mapped through "
-        "scipy.stats.norm.ppf.",
-        [Mistake("These points are equally spaced in t: map equally spaced *probabilities* through norm.ppf, "
-                 "so that each tile holds the same share of the prior.", _grid_linear),
-         Mistake("These are probabilities: map them to latent values with norm.ppf.", _grid_probabilities),
-         Mistake("coverage is the central mass kept, so the tails are (1 - coverage)/2 each, not coverage.",
-                 _grid_coverage_as_tail)]),
-    Exercise(
-        "linear_path", "Exercise 5.2, a straight path between two codes",
-        "linear_path(t_start, t_end, n) -> (n, D)",
-        latent.linear_path, _path_cases,
-        "(1 - alpha) * t_start + alpha * t_end for n values of alpha from 0 to 1, both ends included.",
-        [Mistake("The path stops short of t_end: include both ends (np.linspace(0, 1, n)).", _path_without_end),
-         Mistake("The path runs from t_end to t_start: at alpha = 0 it must be at t_start.", _path_reversed),
-         Mistake("The shape is (D, n): return one row per point, (n, D).", _path_transposed)]),
+        "aggregate_posterior", "Exercise 5.1 — the aggregate posterior q(t), in log space",
+        "log_aggregate_posterior(t, t_means, t_log_vars) -> (G,)",
+        latent.log_aggregate_posterior, _aggregate_cases,
+        "a (G, N) table of log N(t_g | m_n, diag exp(v_n)) = -1/2 sum_j (log(2 pi) + v_nj + (t_gj - m_nj)^2 / "
+        "exp(v_nj)), then logsumexp over the N codes (axis=1) minus log N.",
+        [Mistake("Your answer is -inf for points far from every code: exp of a very negative log-density rounds "
+                 "to 0, and log 0 = -inf. Stay in log space: logsumexp over the codes, minus log N.",
+                 _aggregate_without_logsumexp),
+         Mistake("You summed over the N codes: q(t) is their *average*, (1/N) sum_n, so subtract log N after the "
+                 "log-sum-exp.", _aggregate_sum_not_mean),
+         Mistake("exp(v / 2) is q's standard deviation, not its variance: the variance is exp(v), so the density has "
+                 "(t - m)^2 / exp(v) and the normalising term -1/2 v.", _aggregate_std_as_variance),
+         Mistake("exp(v) is q's variance, not its standard deviation: (t - m)^2 is divided by exp(v) itself, "
+                 "not by exp(v)^2.", _aggregate_variance_as_std),
+         Mistake("t_log_vars are log-variances, not variances: q's variance is exp(v), and the log of the variance "
+                 "is v itself.", _aggregate_log_var_as_variance),
+         Mistake("You averaged the log-densities: log q(t) is the log of an average, log (1/N) sum_n N(t | m_n, ...), "
+                 "and the mean of the logs is smaller (Jensen's inequality). Use logsumexp, minus log N.",
+                 _aggregate_mean_of_logs),
+         Mistake("The log-determinant is missing: log N(t | m_n, diag exp(v_n)) has -1/2 sum_j v_nj, which differs "
+                 "from code to code, so it does not cancel in the sum over n.", _aggregate_without_log_det),
+         Mistake("The constant is missing: each log N(t | m_n, diag exp(v_n)) has -D/2 log(2 pi), with D = "
+                 "t.shape[1].", _aggregate_without_2pi)],
+        rtol=1e-9),
     Exercise(
         "active_units", "Exercise 6.1, active units (Burda et al., 2016)",
         "active_units(t_means, threshold) -> int",

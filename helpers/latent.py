@@ -1,15 +1,20 @@
-"""Points of a latent space worth decoding (the prior's inverse-CDF grid, straight paths) and its active units.
+"""A latent space: points worth decoding (the prior's inverse-CDF grid, straight paths), the aggregate posterior
+of the encoder's codes, and the active units.
 
-Light (numpy and scipy only): notebook 05 and the explorer in :mod:`helpers.widgets` use it, and the
-graded exercises of notebook 05 check a student's versions against it.
+Light (numpy and scipy only): notebooks 05 and 06 and the explorer in :mod:`helpers.widgets` use it, and the
+graded exercises of notebooks 05 and 06 check a student's versions against it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.stats import norm
 
-__all__ = ["active_units", "linear_path", "prior_grid"]
+from helpers.distributions import log_mean_exp, log_normal_diag
+
+__all__ = ["active_units", "in_blocks", "linear_path", "log_aggregate_posterior", "prior_grid"]
 
 
 def prior_grid(n: int, coverage: float = 0.9) -> np.ndarray:
@@ -33,6 +38,33 @@ def linear_path(t_start: np.ndarray, t_end: np.ndarray, n: int) -> np.ndarray:
         raise ValueError(f"n must be at least 2 points (the two ends), got {n}")
     alpha = np.linspace(0.0, 1.0, n)[:, None]
     return (1.0 - alpha) * np.asarray(t_start, dtype=float) + alpha * np.asarray(t_end, dtype=float)
+
+
+def log_aggregate_posterior(t: np.ndarray, t_means: np.ndarray, t_log_vars: np.ndarray) -> np.ndarray:
+    """Eq. 15 averaged over N images: the aggregate posterior q(t) = 1/N sum_n N(t | m_n, diag exp(v_n)), as a log.
+
+    log q(t_g) = logsumexp_n log N(t_g | m_n, diag exp(v_n)) - log N for each query point t_g: ``t`` (G, D), the
+    encoder's means ``t_means`` and log-variances ``t_log_vars`` (N, D) of N images -> (G,). It is the density of
+    the codes t ~ q(t | x) that the decoder is trained on when x runs over the images (Hoffman & Johnson, 2016).
+    Summed in log space, so a point far from every code gets its (very negative) log-density, not log 0 = -inf.
+    Forms a (G, N) table at once: for a large G * N use :func:`in_blocks`.
+    """
+    t, t_means, t_log_vars = (np.asarray(a, dtype=float) for a in (t, t_means, t_log_vars))
+    if t.ndim != 2 or t_means.ndim != 2 or t_means.shape != t_log_vars.shape or t.shape[1] != t_means.shape[1]:
+        raise ValueError(f"expected t (G, D) and t_means, t_log_vars (N, D) with the same D, got {t.shape}, "
+                         f"{t_means.shape} and {t_log_vars.shape}")
+    log_components = log_normal_diag(t[:, None, :], t_means[None], t_log_vars[None])      # (G, N)
+    return log_mean_exp(log_components, axis=1)
+
+
+def in_blocks(fn: Callable, t: np.ndarray, *args, block: int = 100) -> np.ndarray:
+    """``fn(t, *args)`` for query points ``t`` (G, D), computed ``block`` rows at a time and joined: (G, ...).
+
+    The same values as one call, for a function of each row of ``t`` alone (such as :func:`log_aggregate_posterior`),
+    with its (block, N) tables in place of one (G, N) table.
+    """
+    t = np.asarray(t)
+    return np.concatenate([np.asarray(fn(t[i:i + block], *args), dtype=float) for i in range(0, len(t), block)])
 
 
 def active_units(t_means: np.ndarray, threshold: float = 0.01) -> int:

@@ -18,6 +18,7 @@ global parameters from mini-batches; here the gradients are ordinary Monte Carlo
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,12 +219,13 @@ def score_function_estimate(f, t, m, log_var) -> np.ndarray:
 
 
 def gradient_score_function(x, m, log_var, model: PPCA, n_samples: int, rng: np.random.Generator,
-                            baseline: bool = False) -> np.ndarray:
+                            baseline: bool = False, estimate: Callable = score_function_estimate) -> np.ndarray:
     """Eq. 6's gradient by the score function (REINFORCE), from n_samples draws of q: (2D,).
 
-    f(t) = log p(x|t) + log p(t) - log q(t) is the integrand of eq. 6; see
-    :func:`score_function_estimate`. With ``baseline``, f_s - c_s replaces f_s, c_s the mean of f
-    over the *other* samples (leave-one-out, so the estimate stays unbiased; needs n_samples >= 2).
+    f(t) = log p(x|t) + log p(t) - log q(t) is the integrand of eq. 6; ``estimate(f, t, m, log_var)`` turns its
+    values at the samples into the gradient (:func:`score_function_estimate`, or a student's version of it). With
+    ``baseline``, f_s - c_s replaces f_s, c_s the mean of f over the *other* samples (leave-one-out, so the estimate
+    stays unbiased; needs n_samples >= 2).
     """
     t = reparameterize(m, log_var, rng.standard_normal((n_samples, len(m))))
     f = np.asarray(log_likelihood_given_latent(x, t, model.W, model.b, model.sigma2)
@@ -232,7 +234,7 @@ def gradient_score_function(x, m, log_var, model: PPCA, n_samples: int, rng: np.
         if n_samples < 2:
             raise ValueError("a leave-one-out baseline needs at least 2 samples")
         f = f - (f.sum() - f) / (n_samples - 1)
-    return score_function_estimate(f, t, m, log_var)
+    return np.asarray(estimate(f, np.asarray(t), m, log_var), dtype=float)
 
 
 # ----------------------------------------------------------------------------- optimisation

@@ -308,6 +308,58 @@ def score_v_as_variance(f, t, m, v):
     return np.concatenate([(f[:, None] * dm).mean(0), (f[:, None] * dv).mean(0)])
 
 
+def elbo_cf_right(x, m, v, W, b, sigma2):
+    resid = x - W @ m - b
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v))          # the columns of W scaled by the variances
+    log_lik = -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2)
+    return log_lik + 0.5 * np.sum(1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_point_q(x, m, v, W, b, sigma2):
+    resid = x - W @ m - b
+    return -len(x) / 2 * np.log(2 * np.pi * sigma2) - resid @ resid / (2 * sigma2) + 0.5 * np.sum(
+        1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_std(x, m, v, W, b, sigma2):
+    resid = x - W @ m - b
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v / 2))
+    return -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2) + 0.5 * np.sum(
+        1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_plus_kl(x, m, v, W, b, sigma2):
+    resid = x - W @ m - b
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v))
+    return -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2) - 0.5 * np.sum(
+        1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_no_constant(x, m, v, W, b, sigma2):
+    resid = x - W @ m - b
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v))
+    return -expected_sq_error / (2 * sigma2) + 0.5 * np.sum(1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_in_place(x, m, v, W, b, sigma2):
+    x -= W @ m + b                                                        # writes into the caller's x
+    expected_sq_error = x @ x + np.sum(W**2 * np.exp(v))
+    return -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2) + 0.5 * np.sum(
+        1 + v - m**2 - np.exp(v))
+
+
+def elbo_cf_loops(x, m, v, W, b, sigma2):
+    import math
+    value = 0.0
+    for i in range(len(x)):
+        mean_i = b[i] + sum(W[i, j] * m[j] for j in range(len(m)))
+        variance_i = sum(W[i, j] ** 2 * math.exp(v[j]) for j in range(len(m)))
+        value += -0.5 * math.log(2 * math.pi * sigma2) - ((x[i] - mean_i) ** 2 + variance_i) / (2 * sigma2)
+    for j in range(len(m)):
+        value -= 0.5 * (m[j] ** 2 + math.exp(v[j]) - 1 - v[j])
+    return value
+
+
 # ----------------------------------------------------------------------------- 04
 
 
@@ -376,40 +428,56 @@ def sampling_in_place(t_mean, t_log_var, eps):
 # ----------------------------------------------------------------------------- 05
 
 
-def grid_right(n, coverage):
-    return norm.ppf(np.linspace(0.5 - coverage / 2, 0.5 + coverage / 2, n))
+def _log_components(t, t_means, t_log_vars, variances=None):
+    variances = np.exp(t_log_vars) if variances is None else variances
+    diff = t[:, None, :] - t_means[None, :, :]                                  # (G, N, D)
+    return -0.5 * np.sum(np.log(2 * np.pi * variances[None]) + diff**2 / variances[None], axis=2)   # (G, N)
 
 
-def grid_linear(n, coverage):
-    return np.linspace(norm.ppf(0.5 - coverage / 2), norm.ppf(0.5 + coverage / 2), n)
+def aggregate_right(t, t_means, t_log_vars):
+    return logsumexp(_log_components(t, t_means, t_log_vars), axis=1) - np.log(len(t_means))
 
 
-def grid_no_ppf(n, coverage):
-    return np.linspace(0.5 - coverage / 2, 0.5 + coverage / 2, n)
+def aggregate_plain_exp(t, t_means, t_log_vars):
+    return np.log(np.mean(np.exp(_log_components(t, t_means, t_log_vars)), axis=1))
 
 
-def grid_coverage_as_tail(n, coverage):
-    return norm.ppf(np.linspace(coverage, 1 - coverage, n))
+def aggregate_summed(t, t_means, t_log_vars):
+    return logsumexp(_log_components(t, t_means, t_log_vars), axis=1)
 
 
-def path_right(t_start, t_end, n):
-    return np.array([t_start + a * (t_end - t_start) for a in np.linspace(0, 1, n)])
+def aggregate_std_as_variance(t, t_means, t_log_vars):
+    return logsumexp(_log_components(t, t_means, t_log_vars, np.exp(t_log_vars / 2)), axis=1) - np.log(len(t_means))
 
 
-def path_no_end(t_start, t_end, n):
-    return np.array([t_start + a * (t_end - t_start) for a in np.arange(n) / n])
+def aggregate_variance_squared(t, t_means, t_log_vars):
+    return logsumexp(_log_components(t, t_means, t_log_vars, np.exp(t_log_vars) ** 2), axis=1) - np.log(
+        len(t_means))
 
 
-def path_reversed(t_start, t_end, n):
-    return np.array([t_end + a * (t_start - t_end) for a in np.linspace(0, 1, n)])
+def aggregate_mean_of_logs(t, t_means, t_log_vars):
+    return np.mean(_log_components(t, t_means, t_log_vars), axis=1)
 
 
-def path_transposed(t_start, t_end, n):
-    return np.stack([np.linspace(s, e, n) for s, e in zip(t_start, t_end, strict=True)])
+def aggregate_no_log_det(t, t_means, t_log_vars):
+    diff = t[:, None, :] - t_means[None, :, :]
+    log_components = -0.5 * np.sum(np.log(2 * np.pi) + diff**2 / np.exp(t_log_vars[None]), axis=2)
+    return logsumexp(log_components, axis=1) - np.log(len(t_means))
 
 
-def path_as_a_list(t_start, t_end, n):
-    return [t_start + k / (n - 1) * (t_end - t_start) for k in range(n)]
+def aggregate_in_place(t, t_means, t_log_vars):
+    variances = t_log_vars                          # not a copy: the next line writes into the caller's array
+    variances[:] = np.exp(t_log_vars)
+    return logsumexp(_log_components(t, t_means, None, variances), axis=1) - np.log(len(t_means))
+
+
+def aggregate_as_a_list(t, t_means, t_log_vars):
+    values = []
+    for point in t:
+        logs = [multivariate_normal(m, np.diag(np.exp(v))).logpdf(point) for m, v in zip(t_means, t_log_vars,
+                                                                                         strict=True)]
+        values.append(float(logsumexp(logs) - np.log(len(logs))))
+    return values
 
 
 # ----------------------------------------------------------------------------- 06
@@ -433,9 +501,9 @@ def active_units_uncentred(t_means, threshold):
 
 
 RIGHT = {"e_step": e_step_right, "m_step": m_step_right, "lower_bound": bound_right, "q_tau_update": q_tau_right,
-         "elbo_normal_gamma": elbo_right,
-         "elbo_monte_carlo": elbo_mc_right, "score_function": score_right, "vae_loss": vae_loss_right,
-         "sampling": sampling_right, "prior_grid": grid_right, "linear_path": path_right,
+         "elbo_normal_gamma": elbo_right, "elbo_monte_carlo": elbo_mc_right, "score_function": score_right,
+         "elbo_closed_form": elbo_cf_right, "vae_loss": vae_loss_right, "sampling": sampling_right,
+         "aggregate_posterior": aggregate_right,
          "active_units": active_units_right}
 
 # (exercise, wrong answer, words the feedback must contain)
@@ -468,6 +536,10 @@ WRONG = [
     ("score_function", score_no_half, "1/2"),
     ("score_function", score_wrong_sign, "sign"),
     ("score_function", score_v_as_variance, "log-variance, not the variance"),
+    ("elbo_closed_form", elbo_cf_point_q, "variance of q is missing"),
+    ("elbo_closed_form", elbo_cf_std, "standard deviation of t_j"),
+    ("elbo_closed_form", elbo_cf_plus_kl, "wrong sign"),
+    ("elbo_closed_form", elbo_cf_no_constant, "normalising constant is missing"),
     ("vae_loss", vae_loss_sigmoid_log, "from the logits"),
     ("vae_loss", vae_loss_pixel_mean, "*sum*"),
     ("vae_loss", vae_loss_kl_minus, "wrong sign"),
@@ -477,12 +549,12 @@ WRONG = [
     ("sampling", sampling_variance, "standard deviation"),
     ("sampling", sampling_sqrt, "Hint: t = m + s * eps"),
     ("sampling", sampling_sqrt_of_log_var, "not sqrt(t_log_var)"),
-    ("prior_grid", grid_linear, "equally spaced in t"),
-    ("prior_grid", grid_no_ppf, "norm.ppf"),
-    ("prior_grid", grid_coverage_as_tail, "(1 - coverage)/2 each"),
-    ("linear_path", path_no_end, "stops short"),
-    ("linear_path", path_reversed, "from t_end to t_start"),
-    ("linear_path", path_transposed, "shape is (D, n)"),
+    ("aggregate_posterior", aggregate_plain_exp, "Stay in log space"),
+    ("aggregate_posterior", aggregate_summed, "*average*"),
+    ("aggregate_posterior", aggregate_std_as_variance, "standard deviation, not its variance"),
+    ("aggregate_posterior", aggregate_variance_squared, "not by exp(v)^2"),
+    ("aggregate_posterior", aggregate_mean_of_logs, "Jensen"),
+    ("aggregate_posterior", aggregate_no_log_det, "log-determinant is missing"),
     ("active_units", active_units_std, "np.var, not np.std"),
     ("active_units", active_units_per_image, "variance of each *row*"),
     ("active_units", active_units_uncentred, "not centred"),
@@ -599,7 +671,8 @@ def test_a_nan_is_called_a_nan():
 
 IN_PLACE = [("m_step", m_step_in_place, "resp"), ("lower_bound", bound_in_place, "resp"),
             ("elbo_monte_carlo", elbo_mc_in_place, "eps"),
-            ("sampling", sampling_in_place, "t_mean")]
+            ("elbo_closed_form", elbo_cf_in_place, "x"), ("sampling", sampling_in_place, "t_mean"),
+            ("aggregate_posterior", aggregate_in_place, "t_log_vars")]
 
 
 @pytest.mark.parametrize(("name", "answer", "argument"), IN_PLACE, ids=[a.__name__ for _, a, _ in IN_PLACE])
@@ -630,7 +703,8 @@ def test_a_wrong_answer_that_also_changes_its_input_gets_both():
 OTHER_FORMS = [("e_step", e_step_renamed), ("e_step", e_step_list_of_rows), ("m_step", m_step_as_a_list),
                ("m_step", m_step_course_type), ("q_tau_update", q_tau_course_type), ("q_tau_update", q_tau_one_array),
                ("lower_bound", bound_with_a_loop),
-               ("elbo_normal_gamma", elbo_0d_array), ("linear_path", path_as_a_list)]
+               ("elbo_normal_gamma", elbo_0d_array), ("elbo_closed_form", elbo_cf_loops),
+               ("aggregate_posterior", aggregate_as_a_list)]
 
 
 @pytest.mark.parametrize(("name", "answer"), OTHER_FORMS, ids=[a.__name__ for _, a in OTHER_FORMS])
@@ -677,8 +751,8 @@ STUDENT_TESTS = Path(__file__).parents[1] / "notebooks" / "student" / "tests"
 FUNCTION_NAMES = {"e_step": "responsibilities", "m_step": "m_step_parameters", "lower_bound": "lower_bound",
                   "q_tau_update": "q_tau_update",
                   "elbo_normal_gamma": "elbo", "elbo_monte_carlo": "elbo_monte_carlo",
-                  "score_function": "score_function_gradient", "sampling": "sample_latent", "vae_loss": "vae_loss",
-                  "prior_grid": "prior_grid", "linear_path": "linear_path",
+                  "score_function": "score_function_gradient", "elbo_closed_form": "elbo_closed_form",
+                  "sampling": "sample_latent", "vae_loss": "vae_loss", "aggregate_posterior": "log_aggregate_posterior",
                   "active_units": "active_units"}
 
 

@@ -71,6 +71,22 @@ def test_gradient_estimators_are_unbiased(estimator):
     assert np.all(np.abs(draws.mean(axis=0) - exact) < 5 * stderr + 1e-9)
 
 
+def test_the_score_function_gradient_hands_f_and_the_samples_to_the_estimate_it_is_given():
+    """A student's estimate (notebook 03) gets the same values as the course's, baseline subtracted."""
+    seen = []
+
+    def estimate(f, t, m, v):
+        seen.append((f, t))
+        return svi.score_function_estimate(f, t, m, v)
+
+    for baseline in (False, True):
+        mine = svi.gradient_score_function(x0, m0, v0, MODEL, 20, np.random.default_rng(6), baseline, estimate)
+        course = svi.gradient_score_function(x0, m0, v0, MODEL, 20, np.random.default_rng(6), baseline)
+        np.testing.assert_array_equal(mine, course)
+    f, t = seen[-1]
+    assert f.shape == (20,) and t.shape == (20, 2) and abs(f.mean()) < 1e-12      # leave-one-out centres f exactly
+
+
 def test_reparameterization_has_lower_variance_than_score_function():
     rng = np.random.default_rng(4)
     rep = np.array([svi.gradient_reparameterization(x0, m0, v0, MODEL, 10, rng) for _ in range(100)])
