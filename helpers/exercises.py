@@ -384,6 +384,13 @@ def _elbo_mc_kl_mean_over_dimensions(x, m, v, W, b, sigma2, eps):
     return _gaussian_log_lik(x, t, W, b, sigma2) + 0.5 * np.mean(1 + v - m**2 - np.exp(v))
 
 
+def _elbo_mc_sampled_kl(x, m, v, W, b, sigma2, eps):
+    """log p(x|t_s) + log p(t_s) - log q(t_s): the KL estimated from the same samples, not eq. 17's closed form."""
+    t = m + np.exp(0.5 * v) * eps
+    return (_gaussian_log_lik(x, t, W, b, sigma2) + distributions.log_standard_normal(t)
+            - distributions.log_normal_diag(t, m, v))
+
+
 def _closed_form_cases() -> list[Case]:
     rng = np.random.default_rng(9)
     d = 5
@@ -397,7 +404,10 @@ def _closed_form_cases() -> list[Case]:
                                                    sigma2=0.3)),
             Case("q equal to the prior (KL = 0)", dict(x=x, m=np.zeros(2), v=np.zeros(2), W=W2, b=b, sigma2=0.3)),
             Case("a wide q (v = 2) and little noise (sigma2 = 0.05)", dict(
-                x=x, m=rng.normal(size=2), v=np.full(2, 2.0), W=W2, b=b, sigma2=0.05))]
+                x=x, m=rng.normal(size=2), v=np.full(2, 2.0), W=W2, b=b, sigma2=0.05)),
+            Case("three latent dimensions of very different spreads (v = 1, -1, -3)", dict(
+                x=x, m=rng.normal(size=3), v=np.array([1.0, -1.0, -3.0]), W=rng.normal(size=(d, 3)) * [3.0, 1.0, 0.2],
+                b=b, sigma2=0.5))]
 
 
 def _elbo_cf_reference(x, m, v, W, b, sigma2):
@@ -810,14 +820,19 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("You summed over the samples: return one estimate per sample, shape (S,); their mean is the "
                  "estimate.", _elbo_mc_summed),
          Mistake("The KL is a *sum* over the D latent dimensions, not a mean: KL = -1/2 sum_j (1 + v_j - m_j^2 - "
-                 "exp(v_j)).", _elbo_mc_kl_mean_over_dimensions)],
+                 "exp(v_j)).", _elbo_mc_kl_mean_over_dimensions),
+         Mistake("You estimated the KL from the samples, log q(t_s) - log p(t_s): an unbiased but noisier estimate. "
+                 "Eq. 17 gives it exactly for a Gaussian q, KL = -1/2 sum_j (1 + v_j - m_j^2 - exp(v_j)): subtract "
+                 "that from each sample's log p(x | t_s).", _elbo_mc_sampled_kl)],
         rtol=1e-9),
     Exercise(
         "elbo_closed_form", "Exercise 3.2 — the ELBO of a Gaussian q in closed form (eqs. 16-17)",
         "elbo_closed_form(x, m, v, W, b, sigma2) -> float, nats for this one data point",
         _elbo_cf_reference, _closed_form_cases,
-        "E_q[log p(x|t)] = -d/2 log(2 pi sigma2) - (||x - W m - b||^2 + sum_j ||W[:, j]||^2 exp(v_j)) / (2 sigma2); "
-        "subtract KL = -1/2 sum_j (1 + v_j - m_j^2 - exp(v_j)) (eq. 17).",
+        "E_q[log p(x|t)] = -d/2 log(2 pi sigma2) - E_q||x - W t - b||^2 / (2 sigma2). Write x - W t - b as "
+        "(x - W m - b) - W (t - m): the cross term has mean zero under q, and E_q||W (t - m)||^2 adds up each "
+        "latent dimension's variance exp(v_j) times how strongly W maps that dimension into x (the t_j are "
+        "independent under q). Then subtract the KL of eq. 17.",
         [Mistake("The variance of q is missing: under q, t is spread around m, and E_q||x - W t - b||^2 = "
                  "||x - W m - b||^2 + sum_j ||W[:, j]||^2 exp(v_j). Without that term q is treated as a point at m.",
                  _elbo_cf_point_q),

@@ -227,7 +227,11 @@ def _locate(got: list[np.ndarray], want: list[np.ndarray], ex: Exercise) -> str:
     for i, (g, w) in enumerate(zip(got, want, strict=True)):
         if g.shape != w.shape:
             what = _output_name(ex, i, len(want))
-            return f"{what + ': ' if what else ''}expected shape {w.shape}, got shape {g.shape}"
+            same_count = ""
+            if g.size == w.size:
+                form = "a single number (float(...))" if w.ndim == 0 else f"shape {w.shape} (np.squeeze or .reshape)"
+                same_count = f"; the number of values is right, so return them as {form}"
+            return f"{what + ': ' if what else ''}expected shape {w.shape}, got shape {g.shape}{same_count}"
     worst = [float(_excess(g, w, ex.rtol, ex.atol).max()) if w.size else 0.0 for g, w in zip(got, want, strict=True)]
     i = int(np.argmax(worst))
     excess = _excess(got[i], want[i], ex.rtol, ex.atol)

@@ -839,3 +839,9 @@ def test_right_numbers_in_lower_precision_are_told_so_not_given_the_formula():
         return np.float32(bound_right(X, weights, means, covariances, resp))
     message = exercises.check("lower_bound", bound_in_float32).message
     assert "agree with the course's to about five digits" in message and "Hint:" not in message
+
+
+def test_the_right_values_in_the_wrong_shape_are_told_how_to_return_them():
+    message = exercises.check("lower_bound", lambda X, weights, means, covariances, resp: [bound_right(
+        X, weights, means, covariances, resp)]).message
+    assert "expected shape (), got shape (1,); the number of values is right, so return them as a single" in message
