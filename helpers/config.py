@@ -36,6 +36,7 @@ class Sizes:
     # Notebook 04: VAE
     vae_live_epochs: int
     vae_train_subset: int | None
+    vae_loss_curve_images: int       # training images of the two one-epoch runs that compare the student's loss
     vae_gap_images: int              # test images whose gap notebook 04 splits into approximation + amortization
     # Notebook 06: comparing trained models (no training; every other figure uses the whole test set)
     beyond_bound_images: int         # test images for the importance-weighted bound, k = 1000 samples each
@@ -50,6 +51,7 @@ FULL = Sizes(
     svi_joint_steps=3000,
     vae_live_epochs=3,
     vae_train_subset=None,
+    vae_loss_curve_images=6400,
     vae_gap_images=200,
     beyond_bound_images=100,
 )
@@ -63,6 +65,7 @@ FAST = Sizes(
     svi_joint_steps=1500,
     vae_live_epochs=1,
     vae_train_subset=2048,
+    vae_loss_curve_images=1024,
     vae_gap_images=12,
     beyond_bound_images=8,
 )
