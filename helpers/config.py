@@ -36,6 +36,7 @@ class Sizes:
     # Notebook 04: VAE
     vae_live_epochs: int
     vae_train_subset: int | None
+    vae_loss_curve_images: int       # training images of the two one-epoch runs that compare the student's loss
     vae_gap_images: int              # test images whose gap notebook 04 splits into approximation + amortization
     # Notebook 05: the latent space
     latent_aggregate_images: int     # test images whose q(t|x) make the aggregate posterior q(t)
@@ -52,6 +53,7 @@ FULL = Sizes(
     svi_joint_steps=3000,
     vae_live_epochs=3,
     vae_train_subset=None,
+    vae_loss_curve_images=6400,
     vae_gap_images=200,
     latent_aggregate_images=10_000,
     beyond_bound_images=100,
@@ -66,6 +68,7 @@ FAST = Sizes(
     svi_joint_steps=1500,
     vae_live_epochs=1,
     vae_train_subset=2048,
+    vae_loss_curve_images=1024,
     vae_gap_images=12,
     latent_aggregate_images=1_000,
     beyond_bound_images=8,

@@ -13,8 +13,8 @@ match a *known mistake* on every input (a missing log-sum-exp, a sign error in t
 the equation has log s^2, ...), the feedback names that mistake too. :func:`assert_correct` is the
 form the notebooks' otter-grader tests call. How a function is graded lives in :mod:`helpers.grading`.
 
-Light: numpy and scipy only, except the exercises of notebook 03, whose reference (helpers.svi)
-loads TensorFlow when its check first runs.
+Light: numpy and scipy only, except the exercises of notebook 03 and notebook 04's ``iw_bound``, whose
+references (helpers.svi, helpers.vae_evaluation) load TensorFlow when their check first runs.
 """
 
 from __future__ import annotations
@@ -567,34 +567,65 @@ def _vae_loss_log_var_as_variance(x, logits, t_mean, t_log_var):
     return distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float)) + kl
 
 
-def _sampling_cases() -> list[Case]:
-    rng = np.random.default_rng(7)
-    mean, log_var = rng.normal(size=(5, 2)), rng.normal(-1, 1, size=(5, 2))
-    return [Case("a batch of 5 codes", dict(t_mean=mean, t_log_var=log_var, eps=rng.standard_normal((5, 2)))),
-            Case("a batch of one code", dict(t_mean=mean[:1], t_log_var=log_var[:1], eps=rng.standard_normal((1, 2)))),
-            Case("a very narrow q (log_var = -30)", dict(t_mean=mean, t_log_var=np.full((5, 2), -30.0),
-                                                          eps=rng.standard_normal((5, 2)))),
-            Case("eps = 0 (t is the mean)", dict(t_mean=mean, t_log_var=log_var, eps=np.zeros((5, 2))))]
+def _iw_cases() -> list[Case]:
+    rng = np.random.default_rng(9)
+
+    def log_weights(n_images: int, n_samples: int, around: float) -> np.ndarray:
+        """Each image its own level and spread: log w = level + spread * noise, (n_images, n_samples)."""
+        level = around + rng.normal(0.0, 20.0, size=(n_images, 1))
+        spread = rng.uniform(0.5, 4.0, size=(n_images, 1))
+        return level + spread * rng.standard_normal((n_images, n_samples))
+
+    return [Case("5 images of S = 60 samples with k = 6", dict(log_w=log_weights(5, 60, -120.0), k=6)),
+            Case("a batch of one image (S = 20 and k = 4)", dict(log_w=log_weights(1, 20, -120.0), k=4)),
+            Case("log w around -1000 where exp(log w) rounds to 0 (S = 40 and k = 10)",
+                 dict(log_w=log_weights(3, 40, -1000.0), k=10)),
+            Case("k = 1 where L_1 is the ELBO (S = 12)", dict(log_w=log_weights(4, 12, -120.0), k=1)),
+            Case("k = S = 12 (one group)", dict(log_w=log_weights(4, 12, -120.0), k=12))]
 
 
-def _sampling_reference(t_mean, t_log_var, eps):
-    return distributions.reparameterize(t_mean, t_log_var, eps)
+def _iw_reference(log_w, k):
+    from helpers import vae_evaluation  # loads Keras, as the notebook already has
+
+    return vae_evaluation.importance_weighted_bounds(log_w, k)
 
 
-def _sampling_variance_not_std(t_mean, t_log_var, eps):
-    return t_mean + np.exp(t_log_var) * eps
+def _iw_groups(log_w, k):
+    """(B, S) -> (B, S // k, k): groups of k consecutive samples."""
+    return np.asarray(log_w, dtype=float).reshape(len(log_w), -1, k)
 
 
-def _sampling_log_var_as_scale(t_mean, t_log_var, eps):
-    return t_mean + t_log_var * eps
+def _iw_plain_exp(log_w, k):
+    return np.log(np.mean(np.exp(_iw_groups(log_w, k)), axis=-1)).mean(axis=-1)
 
 
-def _sampling_without_mean(t_mean, t_log_var, eps):
-    return np.exp(0.5 * t_log_var) * eps
+def _iw_mean_of_log_w(log_w, k):
+    return np.mean(np.asarray(log_w, dtype=float), axis=-1)
 
 
-def _sampling_sqrt_of_log_var(t_mean, t_log_var, eps):
-    return t_mean + np.sqrt(t_log_var) * eps
+def _iw_log_sum_exp(log_w, k):
+    return distributions.logsumexp(_iw_groups(log_w, k), axis=-1).mean(axis=-1)
+
+
+def _iw_mean_over_images(log_w, k):
+    return distributions.log_mean_exp(_iw_groups(log_w, k), axis=-1).mean(axis=0)
+
+
+def _iw_groups_of_s_over_k(log_w, k):
+    return distributions.log_mean_exp(np.asarray(log_w, dtype=float).reshape(len(log_w), k, -1), axis=-1).mean(-1)
+
+
+def _iw_strided_groups(log_w, k):
+    return distributions.log_mean_exp(np.asarray(log_w, dtype=float).reshape(len(log_w), k, -1), axis=1).mean(-1)
+
+
+def _iw_all_samples_at_once(log_w, k):
+    return distributions.log_mean_exp(np.asarray(log_w, dtype=float), axis=-1)
+
+
+def _iw_shift_not_added_back(log_w, k):
+    groups = _iw_groups(log_w, k)
+    return np.log(np.mean(np.exp(groups - groups.max(axis=-1, keepdims=True)), axis=-1)).mean(axis=-1)
 
 
 # ============================================================================= notebook 05: the latent space
@@ -869,11 +900,12 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  "and the derivative is taken with respect to v: ((t - m)^2 / exp(v) - 1) / 2.", _score_v_as_variance)],
         rtol=1e-9),
     Exercise(
-        "vae_loss", "Exercise 4.2, the VAE loss (eqs. 16-17)",
+        "vae_loss", "Exercise 4.1, the VAE loss (eqs. 16-17)",
         "vae_loss(x, logits, t_mean, t_log_var) -> (batch,) nats per image",
         _vae_loss_reference, _vae_loss_cases,
         "per image: sum over pixels of max(l, 0) - l x + log(1 + exp(-|l|)), plus "
-        "KL = -1/2 sum_j (1 + log s_j^2 - m_j^2 - s_j^2).",
+        "KL = -1/2 sum_j (1 + log s_j^2 - m_j^2 - s_j^2); with keras.ops: ops.maximum, ops.log1p, ops.exp, "
+        "ops.abs, and ops.sum over axis=(1, 2) for the pixels and axis=1 for the latent dimensions.",
         [Mistake("Your loss is inf or NaN for confident logits: log(sigmoid(l)) rounds to log 0. Compute the "
                  "binary cross-entropy from the logits, max(l, 0) - l x + log1p(exp(-|l|)).", _vae_loss_naive_bce),
          Mistake("You averaged the reconstruction term over the pixels: eq. 16 has log p(x|t), a *sum* over the "
@@ -892,16 +924,34 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  "s^2 = exp(t_log_var).", _vae_loss_log_var_as_variance)],
         rtol=1e-5, atol=1e-3),
     Exercise(
-        "sampling", "Exercise 4.1, the sampling layer (the reparameterization trick)",
-        "sample_latent(t_mean, t_log_var, eps) -> (batch, 2)",
-        _sampling_reference, _sampling_cases,
-        "t = m + s * eps with s = exp(t_log_var / 2).",
-        [Mistake("exp(t_log_var) is the variance s^2: the sample needs the standard deviation s = exp(t_log_var / 2).",
-                 _sampling_variance_not_std),
-         Mistake("t_log_var is a log-variance, not a scale: s = exp(t_log_var / 2).", _sampling_log_var_as_scale),
-         Mistake("The mean is missing: t = m + s * eps.", _sampling_without_mean),
-         Mistake("t_log_var is the log of the variance, not the variance: s = exp(t_log_var / 2), "
-                 "not sqrt(t_log_var).", _sampling_sqrt_of_log_var)]),
+        "iw_bound", "Exercise 4.2, the importance-weighted bound L_k (Burda et al., 2016)",
+        "iw_bound(log_w, k) -> (B,) nats per image",
+        _iw_reference, _iw_cases,
+        "cut each row of log_w (B, S) into S // k groups of k consecutive samples, log_w.reshape(B, S // k, k); "
+        "in each group take the log of the mean weight stably, m + log(mean(exp(a - m))) with m the group's "
+        "largest a; then average the S // k groups of each image (the last axis).",
+        [Mistake("Your bound is -inf where the log-weights are very negative: exp(-1000) rounds to 0 in float64, and "
+                 "log 0 = -inf. Take the log-mean-exp stably: subtract each group's largest log w, m, before "
+                 "exponentiating, and add it back after: m + log(mean(exp(a - m))).", _iw_plain_exp),
+         Mistake("That is the mean of log w, which is L_1, the ELBO, whatever k. L_k averages the *weights* "
+                 "w_i = exp(log w_i) of each group of k before taking the log, log (1/k sum_i w_i); only then are "
+                 "the groups averaged.", _iw_mean_of_log_w),
+         Mistake("Your bound is too high by exactly log k: that is log sum_i w_i, a log-*sum*-exp. L_k needs the log "
+                 "of the *mean* weight, log (1/k sum_i w_i) = logsumexp - log k.", _iw_log_sum_exp),
+         Mistake("You averaged over the images (axis 0): every image has its own L_k, so average each image's groups "
+                 "along its own row (the last axis) and return one value per image, shape (B,).",
+                 _iw_mean_over_images),
+         Mistake("Your groups hold S/k samples each, not k: reshape to (B, S // k, k), so that the last axis, over "
+                 "which you take the log-mean-exp, holds the k samples of one group.", _iw_groups_of_s_over_k),
+         Mistake("Your groups take every (S/k)-th sample (reshape(B, k, S // k), log-mean-exp over axis 1). The "
+                 "samples are independent, so that estimates L_k too, but the check compares numbers with the "
+                 "course's groups of k *consecutive* samples: log_w.reshape(B, S // k, k), log-mean-exp over the "
+                 "last axis.", _iw_strided_groups),
+         Mistake("That is the log-mean-exp of all S weights at once, L_S, whatever k: cut each row into S // k "
+                 "groups of k consecutive samples first, take each group's log-mean-exp, then average the groups.",
+                 _iw_all_samples_at_once),
+         Mistake("You subtracted each group's largest log w, m, before exponentiating but did not add it back: "
+                 "log mean exp(a - m) = log mean exp(a) - m, so add m to it.", _iw_shift_not_added_back)]),
     Exercise(
         "aggregate_posterior", "Exercise 5.1 — the aggregate posterior q(t), in log space",
         "log_aggregate_posterior(t, t_means, t_log_vars) -> (G,)",

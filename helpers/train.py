@@ -32,8 +32,11 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 from helpers import data, vae, vae_evaluation  # vae imports Keras quietly, TensorFlow backend by default
 
@@ -136,13 +139,15 @@ def objective(model, x, seed: int = 0) -> dict[str, float]:
 def train(epochs: int = 25, latent_dim: int = 2, dataset: str = "mnist", seed: int = 0,
           batch_size: int = 128, subset: int | None = None, out: Path | None = None,
           verbose: int | str = "auto", validation_images: int = 0, kind: str = "vae", beta: float = 1.0,
-          optimizer_epsilon: float | None = None, resume: bool = False
+          optimizer_epsilon: float | None = None, resume: bool = False, loss_fn: Callable | None = None
           ) -> tuple[vae.VAE | vae.Autoencoder, list[dict[str, float]]]:
     """Train a VAE (or the plain autoencoder); return it and the per-epoch history (loss, val_loss, ...).
 
     ``validation_images`` = 0 validates on the test set, as the course text does; N > 0 validates on
     the last N training images instead (and fits on the rest), so the test set stays unseen.
     ``resume`` continues from the last checkpoint in ``out`` (weights, optimizer state and history).
+    ``loss_fn``: the VAE's per-image loss (x, logits, t_mean, t_log_var) -> (B,), by default
+    :func:`vae.negative_elbo_per_image` (eqs. 16-17); see :class:`vae.VAE`.
     """
     keras.utils.set_random_seed(seed)
     (x_train, _), (x_test, _) = data.load(dataset)
@@ -150,7 +155,8 @@ def train(epochs: int = 25, latent_dim: int = 2, dataset: str = "mnist", seed: i
     if not validation_images:
         x_val = x_test
     x_train, x_val = vae.prepare_images(x_train), vae.prepare_images(x_val)
-    model = vae.build_model(kind, latent_dim, beta=beta, seed=seed, optimizer_epsilon=optimizer_epsilon)
+    model = vae.build_model(kind, latent_dim, beta=beta, seed=seed, optimizer_epsilon=optimizer_epsilon,
+                            loss_fn=loss_fn)
     done, history = 0, []
     checkpoints = sorted((out / "checkpoints").glob("epoch-*.weights.h5")) if resume and out is not None else []
     if checkpoints:                      # a checkpoint of a compiled model holds the optimizer's state too
@@ -168,6 +174,25 @@ def train(epochs: int = 25, latent_dim: int = 2, dataset: str = "mnist", seed: i
     rows = recorder.history if recorder else [
         {"epoch": i + 1, **{k: float(v[i]) for k, v in fitted.history.items()}} for i in range(epochs)]
     return model, rows
+
+
+def loss_curve(x, loss_fn: Callable | None = None, batch_size: int = 128, seed: int = 0) -> dict[str, np.ndarray]:
+    """One epoch of the course's VAE on ``x`` (n, 28, 28, 1), batch by batch: each (n // batch_size,), nats per image.
+
+    ``loss``: the batch mean of ``loss_fn`` (eqs. 16-17 per image, :func:`vae.negative_elbo_per_image` when None),
+    what the batch's gradient step minimises, at the weights before that step. ``reconstruction`` and ``kl``: the
+    course's two terms (eqs. 16, 17) on the same forward pass (same weights, batch and noise eps), so
+    ``loss - (reconstruction + kl)`` compares ``loss_fn`` with the -ELBO on exactly what training fed it.
+    The batches are x's consecutive slices, in order (a last partial batch is left out), and ``seed`` fixes the
+    initial weights and the noise of every step, so two calls with the same x and seed differ only by their loss.
+    """
+    keras.utils.set_random_seed(seed)
+    model = vae.build_vae(seed=seed, loss_fn=loss_fn)
+    rows = []
+    for start in range(0, len(x) - batch_size + 1, batch_size):
+        batch = x[start:start + batch_size]
+        rows.append(model.train_on_batch(batch, batch, return_dict=True))      # metrics reset for each batch
+    return {key: np.array([row[key] for row in rows]) for key in ("loss", "reconstruction", "kl")}
 
 
 def select_checkpoint(runs: list[Path]) -> dict:

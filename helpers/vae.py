@@ -4,6 +4,7 @@
 * sampler  t = m + s * eps,  eps ~ N(0, I)   (reparameterization trick)
 * decoder  p(x|t; theta) = prod_pixels Bernoulli(sigmoid(logits(t)))
 * loss     -ELBO = E_q[-log p(x|t)] + KL(q(t|x) || N(0, I))            (eqs. 16, 17)
+           per image: :func:`negative_elbo_per_image`, or any ``loss_fn`` in its signature
 
 The decoder returns *logits*; the reconstruction term is binary cross-entropy
 computed from logits (never log(sigmoid)), summed over pixels. The encoder
@@ -18,6 +19,7 @@ any Keras backend; TensorFlow is the course's default. The two loss terms are
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +36,8 @@ with native_stderr_silenced():
 __all__ = [
     "DECODER_GRID", "IMAGE_SHAPE", "LOG_VARIANCE_LIMIT", "MODEL_KINDS", "VAE", "Autoencoder", "BoundedLogVariance",
     "Sampling", "build_autoencoder", "build_decoder", "build_encoder", "build_model", "build_vae", "decode", "encode",
-    "load_model_folder", "load_trained_vae", "prepare_images", "save_inference_weights", "shipped_weights",
+    "load_model_folder", "load_trained_vae", "loss_problem", "negative_elbo_per_image", "prepare_images",
+    "save_inference_weights", "shipped_weights",
 ]
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -120,6 +123,16 @@ def build_decoder(latent_dim: int = 2) -> keras.Model:
     return keras.Model(t_in, logits, name="decoder")
 
 
+def negative_elbo_per_image(x, logits, t_mean, t_log_var):
+    """Eqs. 16-17 for each image: -log p(x|t) summed over the pixels (one sample t) + KL(q(t|x) || N(0, I)).
+
+    ``x`` targets in [0, 1] and ``logits`` (B, 28, 28) (or (B, 28, 28, 1)), ``t_mean`` and ``t_log_var`` (B, D)
+    -> (B,) nats per image. numpy arrays or backend tensors alike (then with ``keras.ops``, so Keras can
+    differentiate it): the course's answer to notebook 04's Exercise 4.1, and :class:`VAE`'s loss.
+    """
+    return bernoulli_nll_from_logits(x, logits) + kl_standard_normal(t_mean, t_log_var)
+
+
 @keras.saving.register_keras_serializable(package="em2vae")
 class VAE(keras.Model):
     """Eqs. 15-17: encoder + sampler + decoder, trained on the negative ELBO.
@@ -128,15 +141,24 @@ class VAE(keras.Model):
     ``compute_loss`` returns the batch mean of reconstruction + beta * KL and tracks
     both terms as the metrics ``reconstruction`` and ``kl``. ``beta = 1`` is the ELBO of
     eq. 16; other values give the beta-VAE of Higgins et al. (2017), a weighted bound.
+
+    ``loss_fn(x, logits, t_mean, t_log_var) -> (B,)``, in :func:`negative_elbo_per_image`'s signature
+    (x and logits (B, 28, 28), the codes (B, D)), replaces reconstruction + beta * KL as the per-image
+    loss (so it needs beta = 1); the two metrics are still the course's terms. It must be written with
+    ``keras.ops`` (:func:`loss_problem` says whether Keras can train on it). It is a training-time choice:
+    not saved with the model.
     """
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, seed: int | None = None,
-                 beta: float = 1.0, **kwargs):
+                 beta: float = 1.0, loss_fn: Callable | None = None, **kwargs):
         super().__init__(**kwargs)
+        if loss_fn is not None and beta != 1.0:
+            raise ValueError(f"beta={beta} with a loss_fn: the loss_fn is the whole per-image loss; leave beta at 1")
         self.encoder = encoder
         self.decoder = decoder
         self.seed = seed
         self.beta = float(beta)
+        self.loss_fn = loss_fn
         self.sampler = Sampling(seed=seed, name="sampler")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
@@ -147,14 +169,68 @@ class VAE(keras.Model):
         return {"logits": self.decoder(t, training=training), "t_mean": t_mean, "t_log_var": t_log_var}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        reconstruction = bernoulli_nll_from_logits(x, y_pred["logits"])
-        kl = kl_standard_normal(y_pred["t_mean"], y_pred["t_log_var"])
+        logits, t_mean, t_log_var = y_pred["logits"], y_pred["t_mean"], y_pred["t_log_var"]
+        reconstruction = bernoulli_nll_from_logits(x, logits)
+        kl = kl_standard_normal(t_mean, t_log_var)
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
-        loss = ops.mean(reconstruction + self.beta * kl)
+        if self.loss_fn is None:
+            per_image = reconstruction + self.beta * kl
+        else:
+            per_image = self.loss_fn(ops.squeeze(x, -1), ops.squeeze(logits, -1), t_mean, t_log_var)
+        loss = ops.mean(per_image)
         for extra in self.losses:
             loss = loss + extra
         return loss
+
+
+def _last_words(error: Exception) -> str:
+    """The line of an error message that says what went wrong (TensorFlow puts it last, after 'in user code:')."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+    line = lines[-1] if lines[0] == "in user code:" else lines[0]
+    return line.removeprefix(f"{type(error).__name__}: ")
+
+
+def loss_problem(loss_fn: Callable, latent_dim: int = 2) -> str | None:
+    """Why Keras could not train a :class:`VAE` on ``loss_fn``, in one plain phrase, or None when it can.
+
+    ``loss_fn(x, logits, t_mean, t_log_var) -> (B,)`` is traced as ``fit`` runs it: on symbolic float32 tensors
+    of unknown batch size B, x and logits (B, 28, 28), t_mean and t_log_var (B, latent_dim), inside a compiled
+    gradient computation. It can be trained on when it returns one loss per image, shape (B,), and gradients reach
+    logits, t_mean and t_log_var. A loss written with numpy fails here, as it would in ``fit``: numpy cannot read
+    a symbolic tensor. TensorFlow backend (the course's); on another backend nothing is checked (None).
+    """
+    if keras.backend.backend() != "tensorflow":
+        return None
+    import tensorflow as tf
+
+    images, codes = tf.TensorSpec((None, *IMAGE_SHAPE[:2]), "float32"), tf.TensorSpec((None, latent_dim), "float32")
+    traced = {}
+
+    @tf.function(input_signature=[images, images, codes, codes])
+    def loss_and_gradients(x, logits, t_mean, t_log_var):
+        with tf.GradientTape() as tape:
+            tape.watch([logits, t_mean, t_log_var])
+            loss = loss_fn(x, logits, t_mean, t_log_var)
+        traced["shape"] = getattr(loss, "shape", None)
+        traced["gradients"] = tape.gradient(loss, [logits, t_mean, t_log_var])
+        return loss
+
+    try:
+        loss_and_gradients.get_concrete_function()
+    except Exception as error:      # noqa: BLE001 - whatever the student's code raises is the answer
+        if "numpy array" in str(error) or "numpy-related methods" in str(error):     # TensorFlow's own words
+            return "uses numpy, which Keras cannot differentiate: write it with keras.ops"
+        return (f"raises {type(error).__name__} ({_last_words(error)}) on Keras tensors of unknown batch size, as "
+                f"training calls it: write it with keras.ops only")
+    if traced["shape"] is None or traced["shape"].rank != 1:
+        return (f"returns shape {traced['shape']} on Keras tensors, not one loss per image (B,): sum over the pixels "
+                f"and the latent dimensions, not over the batch")
+    missing = [name for name, g in zip(("logits", "t_mean", "t_log_var"), traced["gradients"], strict=True)
+               if g is None]
+    if missing:
+        return f"gives Keras no gradient with respect to {', '.join(missing)}: write it with keras.ops"
+    return None
 
 
 @keras.saving.register_keras_serializable(package="em2vae")
@@ -191,13 +267,15 @@ def _compiled(model: keras.Model, compile: bool, optimizer_epsilon: float | None
 
 
 def build_vae(latent_dim: int = 2, seed: int | None = None, compile: bool = True, beta: float = 1.0,
-              optimizer_epsilon: float | None = None) -> VAE:
+              optimizer_epsilon: float | None = None, loss_fn: Callable | None = None) -> VAE:
     """The course's VAE, built (weights created) and, for training, compiled with RMSprop as in the text.
 
     ``optimizer_epsilon`` overrides RMSprop's epsilon (Keras 3 default 1e-7, added *inside* the square
-    root; standalone Keras 2, which the course text used, added it outside).
+    root; standalone Keras 2, which the course text used, added it outside). ``loss_fn``: a per-image
+    loss replacing :func:`negative_elbo_per_image` (see :class:`VAE`).
     """
-    vae = VAE(build_encoder(latent_dim), build_decoder(latent_dim), seed=seed, beta=beta, name="vae")
+    vae = VAE(build_encoder(latent_dim), build_decoder(latent_dim), seed=seed, beta=beta, loss_fn=loss_fn,
+              name="vae")
     return _compiled(vae, compile, optimizer_epsilon)
 
 
@@ -209,13 +287,17 @@ def build_autoencoder(latent_dim: int = 2, compile: bool = True, optimizer_epsil
 
 
 def build_model(kind: str = "vae", latent_dim: int = 2, beta: float = 1.0, seed: int | None = None,
-                compile: bool = True, optimizer_epsilon: float | None = None) -> VAE | Autoencoder:
-    """One of :data:`MODEL_KINDS` with the course's networks: ``"vae"`` (weighted by ``beta``) or ``"autoencoder"``."""
+                compile: bool = True, optimizer_epsilon: float | None = None, loss_fn: Callable | None = None
+                ) -> VAE | Autoencoder:
+    """One of :data:`MODEL_KINDS` with the course's networks: ``"vae"`` (weighted by ``beta``, or trained on
+    ``loss_fn``) or ``"autoencoder"``."""
     if kind == "vae":
-        return build_vae(latent_dim, seed, compile, beta, optimizer_epsilon)
+        return build_vae(latent_dim, seed, compile, beta, optimizer_epsilon, loss_fn)
     if kind == "autoencoder":
         if beta != 1.0:
             raise ValueError(f"beta={beta}: an autoencoder has no KL term to weight; leave beta at 1")
+        if loss_fn is not None:
+            raise ValueError("loss_fn is a VAE's per-image -ELBO; an autoencoder's loss is its reconstruction alone")
         return build_autoencoder(latent_dim, compile, optimizer_epsilon)
     raise ValueError(f"kind={kind!r}: expected one of {MODEL_KINDS}")
 

@@ -1,7 +1,8 @@
 """Evaluating a trained VAE (notebooks 04 and 05): the bound, log p(x) three ways, a numpy decoder.
 
 * :func:`negative_elbo` recomputes eqs. 16-17 on a data set, per image;
-* :func:`importance_weighted_bound` (with its standard error) and :func:`quadrature_log_px` measure
+* :func:`importance_weighted_bounds` (many images; notebook 04's Exercise 4.2),
+  :func:`importance_weighted_bound` (one image, with its standard error) and :func:`quadrature_log_px` measure
   log p(x) (eq. 3) by importance sampling from q and by quadrature over the 2-D latent grid, and
   :func:`kl_q_to_posterior_on_grid` the gap of eq. 5;
 * :func:`fit_local_q` optimises a q per image (eq. 14) on the same grid, separating the
@@ -13,6 +14,8 @@ After the decoder everything is numpy float64, and every density comes from
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import expit
@@ -29,8 +32,9 @@ from helpers.distributions import (
 from helpers.vae import DECODER_GRID, VAE, encode, keras, layers
 
 __all__ = [
-    "NumpyDecoder", "decoder_log_likelihood", "importance_log_weights", "importance_weighted_bound",
-    "reconstruction_nll", "fit_local_q", "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo",
+    "NumpyDecoder", "bound_standard_error", "decoder_log_likelihood", "importance_log_weights",
+    "importance_weighted_bound", "importance_weighted_bounds", "importance_weighted_groups", "reconstruction_nll",
+    "fit_local_q", "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo",
     "quadrature_log_px", "gap_split", "posterior_grid",
 ]
 
@@ -99,26 +103,63 @@ def importance_log_weights(vae: VAE, x: np.ndarray, n_samples: int, rng: np.rand
     return log_w, t_mean, t_log_var
 
 
+def importance_weighted_groups(log_w: np.ndarray, k: int) -> np.ndarray:
+    """Eq. 3 estimated from k samples, once per group: log (1/k sum_{i in group} w_i), (..., S) -> (..., S // k).
+
+    The S log importance weights of each image (last axis) are cut into S // k disjoint groups of k *consecutive*
+    samples, log_w[..., :k], log_w[..., k:2k], ...; the last S mod k are left out. Stable for any log w: a
+    log-mean-exp (:func:`helpers.distributions.log_mean_exp`), never exp(log w) itself.
+    """
+    log_w = np.asarray(log_w, dtype=np.float64)
+    n_groups = log_w.shape[-1] // k
+    return log_mean_exp(log_w[..., : n_groups * k].reshape(*log_w.shape[:-1], n_groups, k), axis=-1)
+
+
+def importance_weighted_bounds(log_w: np.ndarray, k: int) -> np.ndarray:
+    """L_k = E[log (1/k sum_{i<=k} w_i)] (Burda et al., 2016) estimated for each image: (B, S) -> (B,) nats.
+
+    ``log_w`` (B, S): each image's log importance weights log p(x, t_s) - log q(t_s | x), t_s ~ q(t|x)
+    (:func:`importance_log_weights`). The estimate is the mean over the S // k groups of
+    :func:`importance_weighted_groups`, an unbiased estimate of L_k. L_1 is the ELBO (the mean of log w); L_k
+    rises with k towards log p(x). The course's answer to notebook 04's Exercise 4.2.
+    """
+    return importance_weighted_groups(log_w, k).mean(axis=-1)
+
+
+def bound_standard_error(bound: Callable, log_w: np.ndarray, k: int) -> np.ndarray:
+    """The standard error of ``bound(log_w, k)``, an L_k estimate per image, from the spread of its groups: (B,).
+
+    ``bound`` is an estimator in :func:`importance_weighted_bounds`' signature, (B, S), k -> (B,). Given one
+    group of k samples per row it returns that group's log (1/k sum w_i), so the S // k groups of each image
+    are passed to it as rows; the standard error is their std(ddof=1) / sqrt(S // k), NaN for a single group.
+    """
+    log_w = np.asarray(log_w, dtype=np.float64)
+    n_images, n_groups = log_w.shape[0], log_w.shape[1] // k
+    if n_groups < 2:
+        return np.full(n_images, np.nan)
+    groups = np.asarray(bound(log_w[:, : n_groups * k].reshape(n_images * n_groups, k), k), dtype=np.float64)
+    return groups.reshape(n_images, n_groups).std(axis=1, ddof=1) / np.sqrt(n_groups)
+
+
 def importance_weighted_bound(log_w: np.ndarray, k: int) -> tuple[float, float]:
-    """Eq. 3 bounded from below: L_k = E[log (1/k sum_{i<=k} w_i)], estimated with its standard error.
+    """Eq. 3 bounded from below, for one image: L_k and its standard error.
 
     ``log_w`` (S,): log importance weights from :func:`importance_log_weights`, cut into S // k disjoint
-    groups of k (the last S mod k are left out). Returns the mean over the groups of log (1/k sum w_i),
-    an unbiased estimate of L_k, and its standard error std(ddof=1) / sqrt(S // k): NaN for a single
-    group, whose spread cannot be measured. L_1 is the ELBO, L_k rises with k and tends to log p(x) as
-    k -> infinity (Burda et al., 2016).
+    groups of k (the last S mod k are left out). Returns :func:`importance_weighted_bounds`, the mean over the
+    groups of log (1/k sum w_i), an unbiased estimate of L_k, and :func:`bound_standard_error`,
+    std(ddof=1) / sqrt(S // k): NaN for a single group, whose spread cannot be measured. L_1 is the ELBO, L_k
+    rises with k and tends to log p(x) as k -> infinity (Burda et al., 2016).
     """
     log_w = np.asarray(log_w, dtype=np.float64)
     if log_w.ndim != 1:
         raise ValueError(f"log_w must be one image's log weights (S,), got shape {log_w.shape}")
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
-    n_groups = len(log_w) // k
-    if n_groups < 1:
+    if len(log_w) < k:
         raise ValueError(f"need at least k={k} samples, got {len(log_w)}")
-    groups = log_mean_exp(log_w[: n_groups * k].reshape(n_groups, k), axis=1)
-    error = groups.std(ddof=1) / np.sqrt(n_groups) if n_groups > 1 else np.nan
-    return float(groups.mean()), float(error)
+    bound = importance_weighted_bounds(log_w[None], k)[0]
+    error = bound_standard_error(importance_weighted_bounds, log_w[None], k)[0]
+    return float(bound), float(error)
 
 
 def latent_grid(t_mean: np.ndarray, t_log_var: np.ndarray, half_width: float = 10.0, n: int = 121

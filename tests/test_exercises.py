@@ -368,6 +368,13 @@ def _kl(m, lv):
 
 
 def vae_loss_right(x, logits, t_mean, t_log_var):
+    from keras import ops  # as the prompt asks, so that Keras can differentiate it
+    bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
+    kl = -0.5 * ops.sum(1 + t_log_var - t_mean**2 - ops.exp(t_log_var), axis=1)
+    return ops.sum(bce, axis=(1, 2)) + kl
+
+
+def vae_loss_numpy(x, logits, t_mean, t_log_var):
     bce = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
     return bce.reshape(len(x), -1).sum(axis=1) + _kl(t_mean, t_log_var)
 
@@ -395,7 +402,7 @@ def vae_loss_log_s(x, logits, t_mean, t_log_var):
 
 
 def vae_loss_batch_mean(x, logits, t_mean, t_log_var):
-    return np.mean(vae_loss_right(x, logits, t_mean, t_log_var))
+    return np.mean(vae_loss_numpy(x, logits, t_mean, t_log_var))
 
 
 def vae_loss_log_var_as_variance(x, logits, t_mean, t_log_var):
@@ -404,25 +411,50 @@ def vae_loss_log_var_as_variance(x, logits, t_mean, t_log_var):
     return bce.reshape(len(x), -1).sum(axis=1) + kl
 
 
-def sampling_right(t_mean, t_log_var, eps):
-    return t_mean + np.exp(0.5 * t_log_var) * eps
+def iw_bound_right(log_w, k):
+    B, S = log_w.shape
+    groups = log_w.reshape(B, S // k, k)
+    m = groups.max(axis=2, keepdims=True)
+    log_mean_w = m[:, :, 0] + np.log(np.mean(np.exp(groups - m), axis=2))      # (B, S // k)
+    return log_mean_w.mean(axis=1)
 
 
-def sampling_variance(t_mean, t_log_var, eps):
-    return t_mean + np.exp(t_log_var) * eps
+def iw_bound_plain(log_w, k):
+    groups = log_w.reshape(len(log_w), -1, k)
+    return np.log(np.mean(np.exp(groups), axis=2)).mean(axis=1)
 
 
-def sampling_sqrt(t_mean, t_log_var, eps):
-    return t_mean + np.sqrt(np.abs(t_log_var)) * eps
+def iw_bound_elbo(log_w, k):
+    return log_w.mean(axis=1)
 
 
-def sampling_sqrt_of_log_var(t_mean, t_log_var, eps):
-    return t_mean + np.sqrt(t_log_var) * eps
+def iw_bound_scipy_log_sum(log_w, k):
+    return logsumexp(log_w.reshape(len(log_w), -1, k), axis=2).mean(axis=1)
 
 
-def sampling_in_place(t_mean, t_log_var, eps):
-    t_mean += np.exp(0.5 * t_log_var) * eps
-    return t_mean
+def iw_bound_over_images(log_w, k):
+    groups = logsumexp(log_w.reshape(len(log_w), -1, k), axis=2) - np.log(k)
+    return groups.mean(axis=0)
+
+
+def iw_bound_strided(log_w, k):
+    groups = [logsumexp(log_w[:, j::log_w.shape[1] // k], axis=1) - np.log(k) for j in range(log_w.shape[1] // k)]
+    return np.mean(groups, axis=0)
+
+
+def iw_bound_in_place(log_w, k):
+    m = log_w.max(axis=1, keepdims=True)
+    log_w -= m
+    groups = np.log(np.mean(np.exp(log_w.reshape(len(log_w), -1, k)), axis=2))
+    return groups.mean(axis=1) + m[:, 0]
+
+
+def iw_bound_as_a_list(log_w, k):
+    bounds = []
+    for row in log_w:
+        groups = [logsumexp(row[i:i + k]) - np.log(k) for i in range(0, len(row), k)]
+        bounds.append(sum(groups) / len(groups))
+    return bounds
 
 
 # ----------------------------------------------------------------------------- 05
@@ -502,7 +534,7 @@ def active_units_uncentred(t_means, threshold):
 
 RIGHT = {"e_step": e_step_right, "m_step": m_step_right, "lower_bound": bound_right, "q_tau_update": q_tau_right,
          "elbo_normal_gamma": elbo_right, "elbo_monte_carlo": elbo_mc_right, "score_function": score_right,
-         "elbo_closed_form": elbo_cf_right, "vae_loss": vae_loss_right, "sampling": sampling_right,
+         "elbo_closed_form": elbo_cf_right, "vae_loss": vae_loss_right, "iw_bound": iw_bound_right,
          "aggregate_posterior": aggregate_right,
          "active_units": active_units_right}
 
@@ -546,9 +578,11 @@ WRONG = [
     ("vae_loss", vae_loss_log_s, "log s^2"),
     ("vae_loss", vae_loss_batch_mean, "averaged over the batch"),
     ("vae_loss", vae_loss_log_var_as_variance, "not the variance s^2"),
-    ("sampling", sampling_variance, "standard deviation"),
-    ("sampling", sampling_sqrt, "Hint: t = m + s * eps"),
-    ("sampling", sampling_sqrt_of_log_var, "not sqrt(t_log_var)"),
+    ("iw_bound", iw_bound_plain, "exp(-1000) rounds to 0"),
+    ("iw_bound", iw_bound_elbo, "L_1, the ELBO, whatever k"),
+    ("iw_bound", iw_bound_scipy_log_sum, "too high by exactly log k"),
+    ("iw_bound", iw_bound_over_images, "averaged over the images"),
+    ("iw_bound", iw_bound_strided, "*consecutive* samples"),
     ("aggregate_posterior", aggregate_plain_exp, "Stay in log space"),
     ("aggregate_posterior", aggregate_summed, "*average*"),
     ("aggregate_posterior", aggregate_std_as_variance, "standard deviation, not its variance"),
@@ -597,9 +631,9 @@ def test_a_crash_in_the_students_code_is_reported_not_raised():
 
 
 def test_an_unknown_wrong_answer_gets_the_input_where_it_is_furthest_off_and_the_worst_element():
-    feedback = exercises.check("sampling", lambda t_mean, t_log_var, eps: t_mean + 0.5 * eps)
-    assert "On the input 'a very narrow q (log_var = -30)'" in feedback.message
-    assert "at index (0, 0): expected 0.00123, got -0.488, |difference| 0.489 (tolerance 1.1e-08)" in feedback.message
+    feedback = exercises.check("iw_bound", lambda log_w, k: log_w.max(axis=1))
+    assert "On the input 'k = 1 where L_1 is the ELBO (S = 12)'" in feedback.message
+    assert "at index (2): expected -136.9, got -129, |difference| 7.91 (tolerance 0.00014)" in feedback.message
 
 
 def test_a_wrong_shape_is_named():
@@ -656,9 +690,9 @@ def test_an_m_step_slip_is_shown_on_the_input_where_it_is_obvious_not_the_first_
 
 
 def test_close_numbers_are_printed_with_enough_digits_to_differ():
-    def almost(t_mean, t_log_var, eps):
-        return sampling_right(t_mean, t_log_var, eps) * (1 + 1e-5)
-    expected, got, _, _ = VALUE.search(exercises.check("sampling", almost).message).groups()
+    def almost(log_w, k):
+        return iw_bound_right(log_w, k) * (1 + 1e-5)
+    expected, got, _, _ = VALUE.search(exercises.check("iw_bound", almost).message).groups()
     assert expected != got and float(expected) != float(got)
 
 
@@ -670,9 +704,8 @@ def test_a_nan_is_called_a_nan():
 # ----------------------------------------------------------------------------- inputs changed in place
 
 IN_PLACE = [("m_step", m_step_in_place, "resp"), ("lower_bound", bound_in_place, "resp"),
-            ("elbo_monte_carlo", elbo_mc_in_place, "eps"),
-            ("elbo_closed_form", elbo_cf_in_place, "x"), ("sampling", sampling_in_place, "t_mean"),
-            ("aggregate_posterior", aggregate_in_place, "t_log_vars")]
+            ("elbo_monte_carlo", elbo_mc_in_place, "eps"), ("elbo_closed_form", elbo_cf_in_place, "x"),
+            ("iw_bound", iw_bound_in_place, "log_w"), ("aggregate_posterior", aggregate_in_place, "t_log_vars")]
 
 
 @pytest.mark.parametrize(("name", "answer", "argument"), IN_PLACE, ids=[a.__name__ for _, a, _ in IN_PLACE])
@@ -684,26 +717,26 @@ def test_right_numbers_computed_in_the_callers_array_are_rejected(name, answer, 
 
 
 def test_an_input_changed_in_place_is_named_by_the_students_name_too():
-    def sample(mu, log_var, e):
-        mu += np.exp(log_var / 2) * e
-        return mu
-    assert "`t_mean` (your `mu`) in place" in exercises.check("sampling", sample).message
+    def bound(lw, n):
+        lw -= lw.max(axis=1, keepdims=True)
+        return iw_bound_right(lw, n)
+    assert "`log_w` (your `lw`) in place" in exercises.check("iw_bound", bound).message
 
 
 def test_a_wrong_answer_that_also_changes_its_input_gets_both():
-    def sample(t_mean, t_log_var, eps):
-        t_mean += np.exp(t_log_var) * eps
-        return t_mean
-    message = exercises.check("sampling", sample).message
-    assert "changed its input `t_mean`" in message and "standard deviation" in message and "On the input" in message
+    def bound(log_w, k):
+        log_w *= 1.0 / k
+        return k * log_w.mean(axis=1)
+    message = exercises.check("iw_bound", bound).message
+    assert "changed its input `log_w`" in message and "L_1, the ELBO" in message and "On the input" in message
 
 
 # ----------------------------------------------------------------------------- right answers in other forms
 
 OTHER_FORMS = [("e_step", e_step_renamed), ("e_step", e_step_list_of_rows), ("m_step", m_step_as_a_list),
                ("m_step", m_step_course_type), ("q_tau_update", q_tau_course_type), ("q_tau_update", q_tau_one_array),
-               ("lower_bound", bound_with_a_loop),
-               ("elbo_normal_gamma", elbo_0d_array), ("elbo_closed_form", elbo_cf_loops),
+               ("lower_bound", bound_with_a_loop), ("elbo_normal_gamma", elbo_0d_array),
+               ("elbo_closed_form", elbo_cf_loops), ("vae_loss", vae_loss_numpy), ("iw_bound", iw_bound_as_a_list),
                ("aggregate_posterior", aggregate_as_a_list)]
 
 
@@ -728,7 +761,7 @@ def test_a_wrong_number_of_parameters_is_one_plain_sentence():
 
 
 def test_an_output_that_is_not_numbers_is_said_so_not_reported_as_a_crash():
-    message = exercises.check("sampling", lambda t_mean, t_log_var, eps: "t_mean + s * eps").message
+    message = exercises.check("iw_bound", lambda log_w, k: "log mean exp").message
     assert "returned a str that numpy cannot read as an array of numbers" in message and "raised" not in message
 
 
@@ -752,7 +785,7 @@ FUNCTION_NAMES = {"e_step": "responsibilities", "m_step": "m_step_parameters", "
                   "q_tau_update": "q_tau_update",
                   "elbo_normal_gamma": "elbo", "elbo_monte_carlo": "elbo_monte_carlo",
                   "score_function": "score_function_gradient", "elbo_closed_form": "elbo_closed_form",
-                  "sampling": "sample_latent", "vae_loss": "vae_loss", "aggregate_posterior": "log_aggregate_posterior",
+                  "vae_loss": "vae_loss", "iw_bound": "iw_bound", "aggregate_posterior": "log_aggregate_posterior",
                   "active_units": "active_units"}
 
 

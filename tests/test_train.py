@@ -84,3 +84,21 @@ def test_selection_scores_a_subset_run_on_its_own_validation_images(tmp_path, mo
     train.select_checkpoint([run])
     (x_train, _), _ = data.load_mnist()
     np.testing.assert_array_equal(seen[0], vae.prepare_images(x_train[300:400]))
+
+
+def test_a_loss_curve_depends_on_the_loss_function_only():
+    """Same seed, same batches: the course's loss passed as loss_fn gives the default's curve; a wrong loss does not."""
+    (x_train, _), _ = data.load_mnist()
+    x = vae.prepare_images(x_train[:192])                          # three batches of 64
+    default = train.loss_curve(x, batch_size=64)
+    assert default["loss"].shape == (3,) and np.all(np.isfinite(default["loss"]))
+    np.testing.assert_allclose(default["loss"], default["reconstruction"] + default["kl"], rtol=1e-6)
+    given = train.loss_curve(x, vae.negative_elbo_per_image, batch_size=64)
+    for key in default:
+        np.testing.assert_allclose(given[key], default[key], rtol=1e-6)
+    without_kl = train.loss_curve(x, lambda x, logits, m, v: distributions.bernoulli_nll_from_logits(x, logits),
+                                  batch_size=64)
+    assert without_kl["loss"][0] < default["loss"][0]             # the same initial weights: the KL term is positive
+    assert np.all(without_kl["loss"] != default["loss"])
+    np.testing.assert_allclose(without_kl["loss"], without_kl["reconstruction"], rtol=1e-6)   # the -ELBO's terms
+    assert np.all(without_kl["kl"] > 0)                                                       # are still tracked

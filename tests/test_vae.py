@@ -65,6 +65,83 @@ def test_model_loss_is_the_mean_of_the_two_shared_terms():
     assert float(model.compute_loss(x, x, out)) == pytest.approx(expected, rel=1e-5)
 
 
+def test_a_loss_fn_in_the_exercises_signature_gives_the_same_loss_as_the_default():
+    """VAE(loss_fn=negative_elbo_per_image) calls it on x and logits (B, 28, 28): the same numbers as the default."""
+    x = np.random.default_rng(0).random((5, 28, 28, 1)).astype("float32")
+    default, given = vae.build_vae(2, seed=0), vae.build_vae(2, seed=0, loss_fn=vae.negative_elbo_per_image)
+    given.set_weights(default.get_weights())
+    out = default(x)
+    assert float(given.compute_loss(x, x, out)) == float(default.compute_loss(x, x, out))
+    halved = vae.build_vae(2, seed=0, loss_fn=lambda *args: 0.5 * vae.negative_elbo_per_image(*args))
+    assert float(halved.compute_loss(x, x, out)) == pytest.approx(0.5 * float(default.compute_loss(x, x, out)))
+    with pytest.raises(ValueError, match="leave beta at 1"):
+        vae.build_vae(2, beta=4.0, loss_fn=vae.negative_elbo_per_image)
+    with pytest.raises(ValueError, match="autoencoder's loss"):
+        vae.build_model("autoencoder", loss_fn=vae.negative_elbo_per_image)
+
+
+def _loss_in_keras_ops(x, logits, t_mean, t_log_var):
+    ops = keras.ops
+    bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
+    return ops.sum(bce, axis=(1, 2)) - 0.5 * ops.sum(1 + t_log_var - t_mean**2 - ops.exp(t_log_var), axis=1)
+
+
+def _loss_in_numpy(x, logits, t_mean, t_log_var):
+    bce = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
+    return bce.reshape(len(x), -1).sum(axis=1) - 0.5 * np.sum(1 + t_log_var - t_mean**2 - np.exp(t_log_var), axis=1)
+
+
+def _loss_reshaped_by_len(x, logits, t_mean, t_log_var):
+    ops = keras.ops        # len(x) of a symbolic tensor: autograph, in fit and here, makes it the batch size
+    bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
+    return ops.sum(ops.reshape(bce, (len(x), -1)), axis=1) + vae.kl_standard_normal(t_mean, t_log_var)
+
+
+def _loss_with_numpy_methods(x, logits, t_mean, t_log_var):
+    ops = keras.ops
+    bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
+    return bce.reshape(len(x), -1).sum(axis=1) + vae.kl_standard_normal(t_mean, t_log_var)
+
+
+def _loss_summed_over_an_axis_too_many(x, logits, t_mean, t_log_var):
+    return keras.ops.sum(logits * x, axis=(1, 2, 3)) + vae.kl_standard_normal(t_mean, t_log_var)
+
+
+def _loss_averaged_over_the_batch(x, logits, t_mean, t_log_var):
+    return keras.ops.mean(_loss_in_keras_ops(x, logits, t_mean, t_log_var))
+
+
+def _loss_without_gradient(x, logits, t_mean, t_log_var):
+    return keras.ops.stop_gradient(_loss_in_keras_ops(x, logits, t_mean, t_log_var))
+
+
+@pytest.mark.parametrize(("loss_fn", "problem"), [
+    (vae.negative_elbo_per_image, None),
+    (_loss_in_keras_ops, None),
+    (_loss_in_numpy, "uses numpy, which Keras cannot differentiate: write it with keras.ops"),
+    (_loss_reshaped_by_len, None),
+    (_loss_with_numpy_methods, "uses numpy, which Keras cannot differentiate"),
+    (_loss_summed_over_an_axis_too_many, "raises "),
+    (_loss_averaged_over_the_batch, "returns shape () on Keras tensors, not one loss per image (B,)"),
+    (_loss_without_gradient, "gives Keras no gradient with respect to logits, t_mean, t_log_var"),
+])
+def test_a_loss_keras_cannot_train_on_is_detected_before_training(loss_fn, problem):
+    found = vae.loss_problem(loss_fn)
+    assert found == problem if problem is None else found.startswith(problem), found
+
+
+def test_importance_weighted_bounds_of_many_images_are_each_images_bound():
+    log_w = np.random.default_rng(0).normal(-300.0, 3.0, size=(4, 50))       # 50 = 5 groups of 10 for k = 10
+    for k in (1, 10, 50):
+        one_by_one = [vae_evaluation.importance_weighted_bound(row, k) for row in log_w]
+        np.testing.assert_allclose(vae_evaluation.importance_weighted_bounds(log_w, k), [b for b, _ in one_by_one])
+        errors = vae_evaluation.bound_standard_error(vae_evaluation.importance_weighted_bounds, log_w, k)
+        np.testing.assert_allclose(errors, [e for _, e in one_by_one])
+    assert np.isnan(errors).all()                                             # k = S: one group, no spread
+    groups = vae_evaluation.importance_weighted_groups(np.log([[1.0, 3.0, 2.0, 6.0, 7.0]]), 2)   # the 7 left out
+    np.testing.assert_allclose(groups, np.log([[2.0, 4.0]]))                 # consecutive pairs, mean weights
+
+
 @pytest.fixture(scope="module")
 def small_mnist():
     """MNIST cut to its first 512 training and 512 test images, for the entry point's runs: validating or measuring
