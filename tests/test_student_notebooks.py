@@ -98,7 +98,7 @@ def test_an_output_folder_holding_other_files_is_refused_by_the_command(tmp_path
 
 # ----------------------------------------------------------------------------- the student's code runs the course
 
-QUICK = ["01_em_gmm.ipynb", "02_mean_field.ipynb"]          # a few seconds each in fast mode
+QUICK = ["01_em_gmm.ipynb", "02_mean_field.ipynb", "05_latent_space.ipynb"]     # seconds each in fast mode
 
 
 def _solutions(source: Path) -> list[str]:
@@ -133,7 +133,7 @@ def test_a_student_notebook_filled_in_runs_on_the_students_functions(name: str, 
     monkeypatch.setenv("EM2VAE_FAST", "1")
     printed = _run_student_copy(name, tmp_path, filled=True)
     used = printed.count("passes its check: the cells below use it.")
-    assert used >= 2 and "the cells below use the course's instead" not in printed, printed
+    assert used >= 1 and "the cells below use the course's instead" not in printed, printed
     assert "not implemented yet" not in printed and "not yet." not in printed
 
 
@@ -143,5 +143,5 @@ def test_a_student_notebook_left_blank_runs_to_the_end_on_the_courses_functions(
     monkeypatch.setenv("EM2VAE_FAST", "1")
     printed = _run_student_copy(name, tmp_path, filled=False)
     fallbacks = printed.count("is not finished yet: the cells below use the course's instead.")
-    assert fallbacks >= 2 and "passes its check" not in printed, printed
+    assert fallbacks >= 1 and "passes its check" not in printed, printed
     assert "not implemented yet" in printed
