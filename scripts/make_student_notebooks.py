@@ -41,16 +41,17 @@ tests:
 """
 CHECK_CALL = re.compile(r'exercises\.check\("(?P<name>\w+)", (?P<function>\w+)\)')
 BANNER = "\n".join([
-    "**Your copy of this notebook.** Work through it from top to bottom. Where a cell says `...`, write the function it "
-    "asks for and run that cell, then run the `grader.check` cell under it: it tries your function on several inputs "
-    "and shows the input where it is furthest off (for a common slip it also names the slip).",
+    "**Your copy of this notebook.** Work through it from top to bottom. Where a cell says `...`, write the function "
+    "it asks for and run that cell, then run the `grader.check` cell under it: it tries your function on several "
+    "inputs and shows the input where it is furthest off (for a common slip it also names the slip).",
     "",
     "* **Hints** are in the collapsible *Hint* boxes in each exercise: open one when you are stuck.",
-    "* **Your code runs the course:** once your function passes its check, the cells after it use it, so the figures and "
-    "numbers come from your code. Until then they use the course's own function and print one line saying so, so you "
-    "can always run on.",
-    "* **Solutions**, for after you have tried: the complete notebook `../{source}`, one folder up from this one, and the "
-    "\"Show the solution\" boxes of the course website."])
+    "* **Your code runs the course:** once your function passes its check, the cells after it use it, so the figures "
+    "and numbers come from your code. Until then they use the course's own function and print one line saying so, so "
+    "you can always run on.",
+    "* **Solutions**, for after you have tried: the complete notebook `../{source}`, one folder up from this one, and "
+    "the \"Show the solution\" boxes of the course website."])
+
 
 
 def _raw(text: str) -> nbformat.NotebookNode:
