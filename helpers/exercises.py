@@ -726,6 +726,31 @@ def _active_units_second_moment(t_means, threshold):
 
 EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
     Exercise(
+        "lower_bound", "Exercise 1.1, the bound L(q, theta) (eq. 6)",
+        "lower_bound(X, weights, means, covariances, resp) -> float, nats per point",
+        gmm.lower_bound_arrays, _bound_cases,
+        "L = (1/N) sum_n sum_k r_nk (log p(x_n, t_n = k; theta) - log r_nk), with log p(x_n, t_n = k; theta) = "
+        "log pi_k + log N(x_n | mu_k, Sigma_k) (distributions.log_normal_full) and r log r = 0 where r = 0.",
+        [Mistake("This is the total over the N points: the course reports nats per point, so take the mean over n "
+                 "(divide by N).", _bound_total),
+         Mistake("The entropy term is missing: eq. 6 is sum_k q(k) (log p(x, k) - log q(k)); the -q log q part is "
+                 "what keeps L below log p for every q.", _bound_without_entropy),
+         Mistake("The entropy has the wrong sign: L = sum_k q(k) (log p(x, k) *minus* log q(k)).",
+                 _bound_entropy_sign),
+         Mistake("Your bound is NaN where q = 0: 0 * log(0) is 0 * (-inf) = NaN in numpy, but the term q log q is 0 "
+                 "there (its limit). Use scipy.special.xlogy(resp, resp), or np.where(resp > 0, ...), for "
+                 "q log q.", _bound_zero_log_zero),
+         Mistake("You returned log p(x; theta), the log-sum-exp of the log-joint: it equals L only when q is the "
+                 "posterior. L weighs each log-joint by the q you are given.", _bound_log_likelihood),
+         Mistake("The mixture weights are missing: the log-joint is log pi_k + log N(x_n | mu_k, Sigma_k) (eq. 2).",
+                 _bound_without_weights),
+         Mistake("The log-determinant is missing: log N(x | mu_k, Sigma_k) has -1/2 log|Sigma_k|; "
+                 "distributions.log_normal_full includes it.", _bound_without_log_det),
+         Mistake("You used only the diagonal of each covariance: Sigma_k is a full matrix, so use "
+                 "distributions.log_normal_full(X, means, covariances) with the whole Sigma_k.",
+                 _bound_diagonal_covariance)],
+        rtol=1e-9),
+    Exercise(
         "e_step", "Exercise 1.2, the E-step (eq. 8)",
         "responsibilities(X, weights, means, covariances) -> (n, K)",
         _e_step_reference, _mixture_cases,
@@ -765,31 +790,6 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("Your covariances are diagonal: Sigma_k is the full weighted outer product "
                  "sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N_k, correlations included.", _m_step_diagonal_covariance)],
         outputs=("weights", "means", "covariances")),
-    Exercise(
-        "lower_bound", "Exercise 1.1, the bound L(q, theta) (eq. 6)",
-        "lower_bound(X, weights, means, covariances, resp) -> float, nats per point",
-        gmm.lower_bound_arrays, _bound_cases,
-        "L = (1/N) sum_n sum_k r_nk (log p(x_n, t_n = k; theta) - log r_nk), with log p(x_n, t_n = k; theta) = "
-        "log pi_k + log N(x_n | mu_k, Sigma_k) (distributions.log_normal_full) and r log r = 0 where r = 0.",
-        [Mistake("This is the total over the N points: the course reports nats per point, so take the mean over n "
-                 "(divide by N).", _bound_total),
-         Mistake("The entropy term is missing: eq. 6 is sum_k q(k) (log p(x, k) - log q(k)); the -q log q part is "
-                 "what keeps L below log p for every q.", _bound_without_entropy),
-         Mistake("The entropy has the wrong sign: L = sum_k q(k) (log p(x, k) *minus* log q(k)).",
-                 _bound_entropy_sign),
-         Mistake("Your bound is NaN where q = 0: 0 * log(0) is 0 * (-inf) = NaN in numpy, but the term q log q is 0 "
-                 "there (its limit). Use scipy.special.xlogy(resp, resp), or np.where(resp > 0, ...), for "
-                 "q log q.", _bound_zero_log_zero),
-         Mistake("You returned log p(x; theta), the log-sum-exp of the log-joint: it equals L only when q is the "
-                 "posterior. L weighs each log-joint by the q you are given.", _bound_log_likelihood),
-         Mistake("The mixture weights are missing: the log-joint is log pi_k + log N(x_n | mu_k, Sigma_k) (eq. 2).",
-                 _bound_without_weights),
-         Mistake("The log-determinant is missing: log N(x | mu_k, Sigma_k) has -1/2 log|Sigma_k|; "
-                 "distributions.log_normal_full includes it.", _bound_without_log_det),
-         Mistake("You used only the diagonal of each covariance: Sigma_k is a full matrix, so use "
-                 "distributions.log_normal_full(X, means, covariances) with the whole Sigma_k.",
-                 _bound_diagonal_covariance)],
-        rtol=1e-9),
     Exercise(
         "q_tau_update", "Exercise 2.1, the CAVI update of q(tau) (eq. 11)",
         "q_tau_update(x, prior, q) -> (a, b), the shape and rate of the new q(tau)",
@@ -836,7 +836,7 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  _elbo_without_log_lambda0)],
         rtol=1e-9),
     Exercise(
-        "elbo_monte_carlo", "Exercise 3.1 — the reparameterized Monte Carlo ELBO (eqs. 16-17)",
+        "elbo_monte_carlo", "Exercise 3.1, the reparameterized Monte Carlo ELBO (eqs. 16-17)",
         "elbo_monte_carlo(x, m, v, W, b, sigma2, eps) -> (S,) one estimate per sample",
         _elbo_mc_reference, _ppca_elbo_cases,
         "t_s = m + exp(v / 2) * eps_s; estimate_s = log N(x | W t_s + b, sigma2 I) - KL, with "
@@ -857,7 +857,7 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  "that from each sample's log p(x | t_s).", _elbo_mc_sampled_kl)],
         rtol=1e-9),
     Exercise(
-        "elbo_closed_form", "Exercise 3.2 — the ELBO of a Gaussian q in closed form (eqs. 16-17)",
+        "elbo_closed_form", "Exercise 3.2, the ELBO of a Gaussian q in closed form (eqs. 16-17)",
         "elbo_closed_form(x, m, v, W, b, sigma2) -> float, nats for this one data point",
         _elbo_cf_reference, _closed_form_cases,
         "E_q[log p(x|t)] = -d/2 log(2 pi sigma2) - E_q||x - W t - b||^2 / (2 sigma2). Write x - W t - b as "
@@ -883,7 +883,7 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
                  _elbo_cf_without_kl)],
         rtol=1e-9),
     Exercise(
-        "score_function", "Exercise 3.3 — the score-function gradient",
+        "score_function", "Exercise 3.3, the score-function gradient",
         "score_function_gradient(f, t, m, v) -> (2D,) = [d/dm, d/dv]",
         _score_reference, _score_cases,
         "average f_s times the score of q = N(m, diag exp(v)) at t_s: d log q/dm = (t - m) exp(-v), "
@@ -953,7 +953,7 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("You subtracted each group's largest log w, m, before exponentiating but did not add it back: "
                  "log mean exp(a - m) = log mean exp(a) - m, so add m to it.", _iw_shift_not_added_back)]),
     Exercise(
-        "aggregate_posterior", "Exercise 5.1 — the aggregate posterior q(t), in log space",
+        "aggregate_posterior", "Exercise 5.1, the aggregate posterior q(t), in log space",
         "log_aggregate_posterior(t, t_means, t_log_vars) -> (G,)",
         latent.log_aggregate_posterior, _aggregate_cases,
         "a (G, N) table of log N(t_g | m_n, diag exp(v_n)) = -1/2 sum_j (log(2 pi) + v_nj + (t_gj - m_nj)^2 / "
