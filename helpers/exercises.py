@@ -35,22 +35,29 @@ def check(name: str, fn: Callable) -> Feedback:
     return grade(EXERCISES[name], fn)
 
 
-def student_or_course(name: str, fn: Callable, course_fn: Callable | None = None) -> Callable:
+def student_or_course(name: str, fn: Callable, course_fn: Callable | None = None,
+                      problem: Callable[[Callable], str | None] | None = None) -> Callable:
     """The student's ``fn`` when it passes exercise ``name``'s check, else the course's, with one line saying which.
 
     ``course_fn`` defaults to the exercise's reference, which takes the same arguments as the student's function,
-    so the cells after it run either way. Where the exercise has several outputs, the student's function is wrapped
-    to return them as a tuple of arrays, however it returned them (a dict, the course's own type, a list), just as
-    the check read them.
+    so the cells after it run either way. ``problem(fn)``, when given, is a further test of how the cells below will
+    call the function (e.g. :func:`helpers.vae.loss_problem`: can Keras train on it?): a phrase saying what is wrong,
+    or None. Where the exercise has several outputs, the student's function is wrapped to return them as a tuple of
+    arrays, however it returned them (a dict, the course's own type, a list), just as the check read them.
     """
     feedback = check(name, fn)
     what = f"`{getattr(fn, '__name__', EXERCISES[name].signature.split('(')[0])}`"
-    if feedback.passed:
-        print(f"Your {what} passes its check: the cells below use it.")
-        return _as_tuple_of_outputs(fn, EXERCISES[name].outputs) if len(EXERCISES[name].outputs) > 1 else fn
-    state = "is not finished yet" if feedback.not_started else "does not pass its check yet"
-    print(f"Your {what} {state}: the cells below use the course's instead.")
-    return EXERCISES[name].reference if course_fn is None else course_fn
+    course = EXERCISES[name].reference if course_fn is None else course_fn
+    if not feedback.passed:
+        state = "is not finished yet" if feedback.not_started else "does not pass its check yet"
+        print(f"Your {what} {state}: the cells below use the course's instead.")
+        return course
+    why_not = problem(fn) if problem is not None else None
+    if why_not:
+        print(f"Your {what} passes its check, but it {why_not}. The cells below use the course's instead.")
+        return course
+    print(f"Your {what} passes its check: the cells below use it.")
+    return _as_tuple_of_outputs(fn, EXERCISES[name].outputs) if len(EXERCISES[name].outputs) > 1 else fn
 
 
 def _as_tuple_of_outputs(fn: Callable, outputs: tuple[str, ...]) -> Callable:
@@ -567,6 +574,21 @@ def _vae_loss_log_var_as_variance(x, logits, t_mean, t_log_var):
     return distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float)) + kl
 
 
+def _vae_loss_logits_as_probabilities(x, logits, t_mean, t_log_var):
+    """Keras's binary_crossentropy without from_logits=True: the logits clipped to [1e-7, 1 - 1e-7], read as p."""
+    p = np.clip(np.asarray(logits, float), 1e-7, 1 - 1e-7)
+    bce = -(x * np.log(p) + (1 - x) * np.log(1 - p))
+    return bce.reshape(len(x), -1).sum(axis=1) + distributions.kl_standard_normal(np.asarray(t_mean, float),
+                                                                                   np.asarray(t_log_var, float))
+
+
+def _vae_loss_bce_mean_over_last_axis(x, logits, t_mean, t_log_var):
+    """keras.losses.binary_crossentropy averages over the last axis (the 28 columns) before the sum over rows."""
+    nll = distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float))
+    return nll / np.shape(x)[-1] + distributions.kl_standard_normal(np.asarray(t_mean, float),
+                                                                    np.asarray(t_log_var, float))
+
+
 def _iw_cases() -> list[Case]:
     rng = np.random.default_rng(9)
 
@@ -921,7 +943,14 @@ EXERCISES: dict[str, Exercise] = {ex.name: ex for ex in [
          Mistake("The KL is a *sum* over the latent dimensions, not a mean: "
                  "-1/2 sum_j (1 + log s_j^2 - m_j^2 - s_j^2).", _vae_loss_kl_mean_over_dimensions),
          Mistake("t_log_var is already log s^2, not the variance s^2: use it as it is for log s^2, and "
-                 "s^2 = exp(t_log_var).", _vae_loss_log_var_as_variance)],
+                 "s^2 = exp(t_log_var).", _vae_loss_log_var_as_variance),
+         Mistake("Your loss reads the logits as probabilities: the decoder returns logits l, so the cross-entropy "
+                 "needs sigmoid(l) (Keras: from_logits=True), computed stably from l: max(l, 0) - l x + "
+                 "log(1 + exp(-|l|)).",
+                 _vae_loss_logits_as_probabilities),
+         Mistake("Your reconstruction term is the pixels' sum divided by 28: keras.losses.binary_crossentropy averages "
+                 "over the last axis. Eq. 16's log p(x|t) is a *sum* over all 784 pixels: compute the per-pixel term "
+                 "yourself and ops.sum it over axis=(1, 2).", _vae_loss_bce_mean_over_last_axis)],
         rtol=1e-5, atol=1e-3),
     Exercise(
         "iw_bound", "Exercise 4.2, the importance-weighted bound L_k (Burda et al., 2016)",

@@ -221,6 +221,9 @@ def loss_problem(loss_fn: Callable, latent_dim: int = 2) -> str | None:
     except Exception as error:      # noqa: BLE001 - whatever the student's code raises is the answer
         if "numpy array" in str(error) or "numpy-related methods" in str(error):     # TensorFlow's own words
             return "uses numpy, which Keras cannot differentiate: write it with keras.ops"
+        if "None" in str(error):
+            return ("uses the batch size as a number (x.shape[0], len(x)), but training calls it with a batch size "
+                    "unknown in advance: reshape with -1, e.g. ops.reshape(bce, (-1, 784)), or sum over axis=(1, 2)")
         return (f"raises {type(error).__name__} ({_last_words(error)}) on Keras tensors of unknown batch size, as "
                 f"training calls it: write it with keras.ops only")
     if traced["shape"] is None or traced["shape"].rank != 1:
@@ -229,7 +232,8 @@ def loss_problem(loss_fn: Callable, latent_dim: int = 2) -> str | None:
     missing = [name for name, g in zip(("logits", "t_mean", "t_log_var"), traced["gradients"], strict=True)
                if g is None]
     if missing:
-        return f"gives Keras no gradient with respect to {', '.join(missing)}: write it with keras.ops"
+        return (f"gives Keras no gradient with respect to {', '.join(missing)}: each input must reach the loss "
+                f"through keras.ops functions that can be differentiated (no numpy, no stop_gradient, no rounding)")
     return None
 
 

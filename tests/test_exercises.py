@@ -878,3 +878,11 @@ def test_the_right_values_in_the_wrong_shape_are_told_how_to_return_them():
     message = exercises.check("lower_bound", lambda X, weights, means, covariances, resp: [bound_right(
         X, weights, means, covariances, resp)]).message
     assert "expected shape (), got shape (1,); the number of values is right, so return them as a single" in message
+
+
+def test_a_function_that_passes_but_cannot_be_used_is_said_so_once(capsys):
+    used = exercises.student_or_course("iw_bound", iw_bound_right, problem=lambda fn: "is too slow for 10,000 images")
+    assert used is exercises.EXERCISES["iw_bound"].reference
+    printed = capsys.readouterr().out
+    assert printed.count("\n") == 1 and "passes its check, but it is too slow for 10,000 images" in printed
+    assert "The cells below use the course's instead." in printed

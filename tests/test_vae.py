@@ -97,6 +97,12 @@ def _loss_reshaped_by_len(x, logits, t_mean, t_log_var):
     return ops.sum(ops.reshape(bce, (len(x), -1)), axis=1) + vae.kl_standard_normal(t_mean, t_log_var)
 
 
+def _loss_reshaped_by_static_shape(x, logits, t_mean, t_log_var):
+    ops = keras.ops        # x.shape[0] is None when training traces the loss
+    bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
+    return ops.sum(ops.reshape(bce, (x.shape[0], 784)), axis=1) + vae.kl_standard_normal(t_mean, t_log_var)
+
+
 def _loss_with_numpy_methods(x, logits, t_mean, t_log_var):
     ops = keras.ops
     bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
@@ -120,6 +126,7 @@ def _loss_without_gradient(x, logits, t_mean, t_log_var):
     (_loss_in_keras_ops, None),
     (_loss_in_numpy, "uses numpy, which Keras cannot differentiate: write it with keras.ops"),
     (_loss_reshaped_by_len, None),
+    (_loss_reshaped_by_static_shape, "uses the batch size as a number (x.shape[0], len(x)), but training calls it"),
     (_loss_with_numpy_methods, "uses numpy, which Keras cannot differentiate"),
     (_loss_summed_over_an_axis_too_many, "raises "),
     (_loss_averaged_over_the_batch, "returns shape () on Keras tensors, not one loss per image (B,)"),
