@@ -268,7 +268,7 @@ def run_em(X: np.ndarray, init: GMMParams, max_iter: int = 200, tol: float = 1e-
         if record:
             history.params.append(params)
             history.bound_after_e.append(float(steps.lower_bound(X, *_arrays(params), resp)))
-        params = m_step(X, resp, reg_covar) if steps is COURSE_STEPS else GMMParams(*steps.m_step(X, resp, reg_covar))
+        params = GMMParams(*steps.m_step(X, resp, reg_covar))                                  # eq. 9
         if record:
             history.bound_after_m.append(float(steps.lower_bound(X, *_arrays(params), resp)))
         ll = history.log_likelihood

@@ -147,8 +147,7 @@ def q_tau_shape_rate(x: np.ndarray, prior: NormalGamma, q: NormalGammaFactors) -
 def update_q_tau(x: np.ndarray, prior: NormalGamma, q: NormalGammaFactors,
                  shape_rate: Callable = q_tau_shape_rate) -> NormalGammaFactors:
     """Eq. 11 for the factor q(tau), q(mu) held fixed: q with (a, b) from ``shape_rate(x, prior, q)``. x: (N,)."""
-    new = shape_rate(x, prior, q)
-    a, b = (new.a, new.b) if isinstance(new, NormalGammaFactors) else new      # the course's type, or (a, b)
+    a, b = shape_rate(x, prior, q)
     return replace(q, a=float(a), b=float(b))
 
 
