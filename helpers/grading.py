@@ -6,7 +6,8 @@ reference. It never raises: an unfinished stub, a crash, a wrong number of param
 or an input changed in place each come back as a :class:`Feedback` that says what happened and what to do. A wrong
 value is located: the input on which the answer is furthest off (relative to the tolerance), and on it the worst
 element's index, the expected and the computed value, their difference and the tolerance. When the student's outputs
-match a catalogued :class:`Mistake` on every input, the feedback names it. Light: numpy only.
+match a catalogued :class:`Mistake` on every input, the feedback quotes its hint and carries its name. Light: numpy
+only.
 """
 
 from __future__ import annotations
@@ -32,8 +33,14 @@ class Case:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A plausible wrong answer, written out, and what to tell a student whose outputs match it."""
+    """A plausible wrong answer, written out, and what to tell a student whose outputs match it.
 
+    ``name`` is a short, stable label for the slip that an instructor reads in a class report ("no
+    log-determinant", "rate passed as a scale"); ``hint`` is what the student reads, quoted verbatim in the
+    feedback; ``answer`` is the wrong answer itself, called like the reference.
+    """
+
+    name: str
     hint: str
     answer: Callable
 
@@ -61,12 +68,18 @@ class Exercise:
 
 @dataclass(frozen=True)
 class Feedback:
-    """The outcome of :func:`check`: passed or not, and a message for the student."""
+    """The outcome of :func:`grade`: passed or not, and a message for the student.
+
+    ``not_started`` is True for an untouched stub. ``mistake`` is the name of the catalogued :class:`Mistake`
+    whose outputs the student's match on every input (its hint is then in ``message``), else None: what a
+    class report counts.
+    """
 
     exercise: str
     passed: bool
     message: str
     not_started: bool = False
+    mistake: str | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -321,7 +334,7 @@ def grade(ex: Exercise, fn: Callable) -> Feedback:
                      "added inside a log, say). Compute in float64, exactly.")
     elif mistake is None:
         parts.append(f"Hint: {ex.hint}")
-    return Feedback(name, False, " ".join(parts))
+    return Feedback(name, False, " ".join(parts), mistake=None if mistake is None else mistake.name)
 
 
 def _nearly(got: list[np.ndarray], want: list[np.ndarray]) -> bool:
