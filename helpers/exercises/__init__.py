@@ -11,12 +11,12 @@ exercises live in a module of their own, named like the notebook (:mod:`helpers.
 may name the parameters as they like), on several inputs — random ones, a batch of one, extreme values,
 another dtype — and compares every output with the reference. It never raises: an unfinished stub, a crash,
 a wrong number of parameters, a wrong shape, a wrong value or an input changed in place each come back as a
-:class:`Feedback` that says what happened and what to do. A wrong value is located: the input on which the
-answer is furthest off (relative to the tolerance), and on it the worst element's index, the expected and
-the computed value, their difference and the tolerance. When the student's outputs match a known mistake on
+:class:`Feedback` that says what happened and what to do. A wrong value is located (how:
+:mod:`helpers.grading`); a passing check names every input it tried. When the student's outputs match a known mistake on
 every input, the feedback quotes that mistake's hint verbatim and ``Feedback.mistake`` holds its name, so a
-class report can count the slips; :func:`mistake_named_in` finds the name again from the feedback's text
-(e.g. otter-grader's output). :func:`assert_correct` is the form the notebooks' otter-grader tests call. How
+class report can count the slips (outputs returned in another order and an input changed in place are named
+too); :func:`mistake_named_in` finds the name again from the feedback's text (e.g. otter-grader's
+output). :func:`assert_correct` is the form the notebooks' otter-grader tests call. How
 a function is graded lives in :mod:`helpers.grading`.
 
 Light: numpy and scipy only, except the exercises of notebook 03 and notebook 04's ``iw_bound``, whose
@@ -29,7 +29,7 @@ import functools
 from collections.abc import Callable
 
 from helpers.exercises import beyond_the_elbo, em_gmm, latent_space, mean_field, svi, vae_mnist
-from helpers.grading import Exercise, Feedback, grade, read_outputs
+from helpers.grading import GENERAL_SLIPS, Exercise, Feedback, grade, read_outputs
 
 __all__ = ["EXERCISES", "Exercise", "Feedback", "assert_correct", "check", "mistake_named_in", "student_or_course"]
 
@@ -84,9 +84,13 @@ def assert_correct(name: str, fn: Callable) -> Feedback:
 
 
 def mistake_named_in(name: str, text: str) -> str | None:
-    """The name of exercise ``name``'s catalogued mistake whose hint ``text`` quotes, or None.
+    """The name of the slip that a feedback on exercise ``name`` names in ``text``, or None.
 
-    ``text`` is a feedback message, or any output that contains one (otter-grader's, say): the feedback on a
-    known mistake quotes its hint verbatim, and no hint of an exercise contains another, so at most one matches.
+    ``text`` is a feedback message, or any output that contains one (otter-grader's, say). The feedback on a
+    catalogued mistake quotes its hint verbatim, and no hint of an exercise contains another, so at most one
+    matches; a slip any exercise can have (outputs in another order, an input changed in place) is recognised by
+    its phrase in :data:`helpers.grading.GENERAL_SLIPS`.
     """
-    return next((mistake.name for mistake in EXERCISES[name].mistakes if mistake.hint in text), None)
+    catalogued = (mistake.name for mistake in EXERCISES[name].mistakes if mistake.hint in text)
+    general = (slip for slip, phrase in GENERAL_SLIPS.items() if phrase in text)
+    return next(catalogued, None) or next(general, None)

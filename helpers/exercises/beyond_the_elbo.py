@@ -17,8 +17,10 @@ from helpers.grading import Case, Exercise, Mistake
 def _active_units_cases() -> list[Case]:
     rng = np.random.default_rng(12)
     scales = np.array([2.0, 0.5, 0.2, 0.12, 0.08, 0.05, 0.02, 0.001])      # variances 4 ... 1e-6 around 0.01
-    return [Case("1000 codes in 8 dimensions with spreads from 2 to 0.001",
-                 dict(t_means=rng.normal(size=(1000, 8)) * scales, threshold=0.01)),
+    codes = rng.normal(size=(1000, 8)) * scales
+    return [Case("1000 codes in 8 dimensions with spreads from 2 to 0.001", dict(t_means=codes, threshold=0.01)),
+            Case("the same codes with threshold 0.1 (fewer units count)", dict(t_means=codes, threshold=0.1)),
+            Case("the same codes with threshold 0.001 (more units count)", dict(t_means=codes, threshold=0.001)),
             Case("codes far from 0 that hardly move", dict(t_means=5.0 + 0.05 * rng.normal(size=(500, 4)),
                                                            threshold=0.01)),
             Case("two images and threshold 0.5", dict(t_means=np.array([[0.0, 3.0, 1.0], [2.0, 3.1, 1.0]]),
@@ -37,6 +39,11 @@ def _active_units_over_dimensions(t_means, threshold):
 
 def _active_units_mean_not_variance(t_means, threshold):
     return int(np.sum(np.abs(np.mean(t_means, axis=0)) > threshold))
+
+
+def _active_units_threshold_ignored(t_means, threshold):
+    """The notebook's threshold, 0.01, written into the function in place of its argument."""
+    return latent.active_units(t_means, 0.01)
 
 
 def _active_units_second_moment(t_means, threshold):
@@ -60,7 +67,11 @@ ACTIVE_UNITS = Exercise(
              "image to image, so use the variance over the images.", _active_units_mean_not_variance),
      Mistake("uncentred second moment",
              "You used the mean of t_d^2, which is not centred: a dimension whose code sits at 5 for every image "
-             "is unused, so subtract the mean first (np.var does).", _active_units_second_moment)])
+             "is unused, so subtract the mean first (np.var does).", _active_units_second_moment),
+     Mistake("threshold ignored",
+             "Your count ignores `threshold`: it is right where the threshold is 0.01 and wrong where another is "
+             "passed. Compare the variances with the argument `threshold`, not a fixed number.",
+             _active_units_threshold_ignored)])
 
 
 EXERCISES = [ACTIVE_UNITS]

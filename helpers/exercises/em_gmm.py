@@ -26,7 +26,7 @@ def _bound_cases() -> list[Case]:
             Case("q the posterior (L = log p)", dict(X=X, **theta, resp=gmm.e_step_arrays(X, **theta))),
             Case("a hard (one-hot) q, with q = 0 in most cells", dict(X=X, **theta, resp=hard)),
             Case("a narrow and a wide component", dict(X=X[:10], **wide, resp=rng.dirichlet(np.ones(2), size=10))),
-            Case("a batch of one point", dict(X=X[:1], **theta, resp=np.array([[0.2, 0.5, 0.3]])))]
+            Case("a batch of one point", dict(X=X[:1], **theta, resp=np.array([[0.2, 0.5, 0.3]])), degenerate=True)]
 
 
 def _bound_terms(X, weights, means, covariances, resp):
@@ -118,7 +118,7 @@ def _mixture_cases() -> list[Case]:
     args = dict(weights=params.weights, means=params.means, covariances=params.covariances)
     far = X[:3] + 60.0
     return [Case("40 points from the course's mixture", dict(X=X, **args)),
-            Case("a batch of one point", dict(X=X[:1], **args)),
+            Case("a batch of one point", dict(X=X[:1], **args), degenerate=True),
             Case("points far from every component (plain exp underflows to 0)", dict(X=far, **args)),
             Case("one component", dict(X=X, weights=np.ones(1), means=params.means[:1],
                                        covariances=params.covariances[:1])),
@@ -208,7 +208,8 @@ def _responsibility_cases() -> list[Case]:
     return [Case("30 points, soft responsibilities", dict(X=X, resp=soft, reg_covar=1e-6)),
             Case("hard (one-hot) responsibilities", dict(X=X, resp=hard, reg_covar=1e-6)),
             Case("a large covariance floor, reg_covar=0.5", dict(X=X, resp=soft, reg_covar=0.5)),
-            Case("a batch of one point, one component", dict(X=X[:1], resp=np.ones((1, 1)), reg_covar=1e-3))]
+            Case("a batch of one point, one component", dict(X=X[:1], resp=np.ones((1, 1)), reg_covar=1e-3),
+                 degenerate=True)]
 
 
 _m_step_reference = gmm.m_step_arrays

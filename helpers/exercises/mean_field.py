@@ -19,7 +19,8 @@ def _normal_gamma_cases() -> list[Case]:
     return [Case("20 points, q at an arbitrary start", dict(
                 x=x, prior=prior, q=meanfield.NormalGammaFactors(mean=-1.0, precision=3.0, a=4.0, b=2.5))),
             Case("a sample of one point", dict(
-                x=x[:1], prior=prior, q=meanfield.NormalGammaFactors(mean=0.5, precision=1.0, a=1.5, b=0.5))),
+                x=x[:1], prior=prior, q=meanfield.NormalGammaFactors(mean=0.5, precision=1.0, a=1.5, b=0.5)),
+                 degenerate=True),
             Case("a strong prior far from the data", dict(
                 x=x, prior=meanfield.NormalGamma(mu0=-5.0, lambda0=50.0, a=10.0, b=3.0),
                 q=meanfield.NormalGammaFactors(mean=2.0, precision=0.2, a=3.0, b=7.0)))]
@@ -69,22 +70,22 @@ Q_TAU_UPDATE = Exercise(
     "q_tau_update", "Exercise 2.1, the CAVI update of q(tau) (eq. 11)",
     "q_tau_update(x, prior, q) -> (a, b), the shape and rate of the new q(tau)",
     _q_tau_reference, _normal_gamma_cases,
-    "log q(tau) = E_mu[log p(x | mu, tau) + log p(mu | tau) + log p(tau)] + const collects to "
-    "(a0 + (N + 1)/2 - 1) log tau - tau (b0 + 1/2 E_mu[sum_n (x_n - mu)^2 + lambda0 (mu - mu0)^2]), a Gamma; "
-    "under q(mu) = N(m, 1/precision), E_mu[(x_n - mu)^2] = (x_n - m)^2 + 1/precision.",
+    "in E_mu[log p(x | mu, tau) + log p(mu | tau) + log p(tau)], collect the terms in log tau (their coefficient "
+    "is a - 1) and the terms linear in tau (their coefficient is -b), each expectation taken over q(mu). The "
+    "folded hints under the exercise walk through it; the last one gives the result to compare with.",
     [Mistake("shape misses the prior's 1/2",
-             "The shape misses the 1/2 from the prior of mu: p(mu | tau) = N(mu0, 1/(lambda0 tau)) also has "
-             "tau^(1/2) in front, so a = a0 + N/2 + 1/2 = a0 + (N + 1)/2.", _q_tau_shape_without_prior_of_mu),
+             "Your shape misses the 1/2 from the prior of mu: look at the normalising constant of "
+             "p(mu | tau), whose precision lambda0 tau holds tau too (Hint 1).", _q_tau_shape_without_prior_of_mu),
      Mistake("mu fixed at its mean",
-             "mu is treated as fixed at its mean: under q(mu), E[(x_n - mu)^2] = (x_n - m)^2 + 1/precision, and "
-             "E[(mu - mu0)^2] = (m - mu0)^2 + 1/precision, so b gains (N + lambda0) / (2 precision).",
+             "In your rate, mu is treated as fixed at its mean m: under q(mu) it is spread around m, and both "
+             "expected squares, E[(x_n - mu)^2] and E[(mu - mu0)^2], miss that spread (Hint 2).",
              _q_tau_mu_at_its_mean),
      Mistake("no prior of mu",
-             "The prior of mu is missing: p(mu | tau) = N(mu | mu0, 1/(lambda0 tau)) depends on tau, so it adds "
-             "1/2 to the shape and lambda0 E[(mu - mu0)^2] / 2 to the rate.", _q_tau_without_prior_of_mu),
+             "The prior of mu is missing from your update: p(mu | tau) depends on tau, so its terms belong in "
+             "log q(tau), in the shape and in the rate (Hint 1).", _q_tau_without_prior_of_mu),
      Mistake("rate without the 1/2",
-             "The factor 1/2 in the rate is missing: a Gaussian's log-density has -tau (x - mu)^2 / 2, so "
-             "b = b0 + 1/2 E[sum_n (x_n - mu)^2 + lambda0 (mu - mu0)^2].", _q_tau_without_half),
+             "The factor 1/2 in the rate is missing: look at the coefficient of the squares in a Gaussian's "
+             "log-density, -tau (x - mu)^2 / 2.", _q_tau_without_half),
      Mistake("scale, not rate",
              "You returned the scale 1/b: return the rate b, the coefficient of -tau in log q(tau).",
              _q_tau_scale_not_rate),

@@ -22,7 +22,7 @@ def _ppca_elbo_cases() -> list[Case]:
     x, m, v = rng.normal(size=d), rng.normal(size=D), rng.normal(-1.0, 0.5, size=D)
     common = dict(W=W, b=b, sigma2=0.3)
     return [Case("8 samples", dict(x=x, m=m, v=v, **common, eps=rng.standard_normal((8, D)))),
-            Case("a single sample", dict(x=x, m=m, v=v, **common, eps=rng.standard_normal((1, D)))),
+            Case("a single sample", dict(x=x, m=m, v=v, **common, eps=rng.standard_normal((1, D))), degenerate=True),
             Case("a very narrow q (v = -12)", dict(x=x, m=m, v=np.full(D, -12.0), **common,
                                                    eps=rng.standard_normal((5, D)))),
             Case("q equal to the prior (KL = 0)", dict(x=x, m=np.zeros(D), v=np.zeros(D), **common,
@@ -213,7 +213,7 @@ def _score_cases() -> list[Case]:
     m, v = rng.normal(size=D), rng.normal(-0.5, 0.5, size=D)
     t = m + np.exp(0.5 * v) * rng.standard_normal((16, D))
     return [Case("16 samples", dict(f=rng.normal(-20, 3, size=16), t=t, m=m, v=v)),
-            Case("a single sample", dict(f=np.array([-7.0]), t=t[:1], m=m, v=v)),
+            Case("a single sample", dict(f=np.array([-7.0]), t=t[:1], m=m, v=v), degenerate=True),
             Case("f constant (the estimate averages the score, mean zero)", dict(f=np.full(16, 2.0), t=t, m=m, v=v)),
             Case("a wide q (v = 4)", dict(f=rng.normal(size=16), t=t, m=m, v=np.full(D, 4.0)))]
 

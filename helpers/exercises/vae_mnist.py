@@ -22,7 +22,8 @@ def _vae_loss_cases() -> list[Case]:
     mean, log_var = rng.normal(size=(4, 2)).astype(np.float32), rng.normal(-1, 1, size=(4, 2)).astype(np.float32)
     extreme = np.where(x > 0.5, -200.0, 200.0).astype(np.float32)    # confident and wrong: sigmoid rounds to 0 or 1
     return [Case("a batch of 4 images (float32)", dict(x=x, logits=logits, t_mean=mean, t_log_var=log_var)),
-            Case("a batch of one image", dict(x=x[:1], logits=logits[:1], t_mean=mean[:1], t_log_var=log_var[:1])),
+            Case("a batch of one image", dict(x=x[:1], logits=logits[:1], t_mean=mean[:1], t_log_var=log_var[:1]),
+                 degenerate=True),
             Case("extreme logits (±200)", dict(x=x, logits=extreme, t_mean=mean, t_log_var=log_var)),
             Case("q equal to the prior (KL = 0), float64", dict(
                 x=x.astype(float), logits=logits.astype(float), t_mean=np.zeros((4, 2)), t_log_var=np.zeros((4, 2))))]
@@ -155,7 +156,8 @@ def _iw_cases() -> list[Case]:
         return level + spread * rng.standard_normal((n_images, n_samples))
 
     return [Case("5 images of S = 60 samples with k = 6", dict(log_w=log_weights(5, 60, -120.0), k=6)),
-            Case("a batch of one image (S = 20 and k = 4)", dict(log_w=log_weights(1, 20, -120.0), k=4)),
+            Case("a batch of one image (S = 20 and k = 4)", dict(log_w=log_weights(1, 20, -120.0), k=4),
+                 degenerate=True),
             Case("log w around -1000 where exp(log w) rounds to 0 (S = 40 and k = 10)",
                  dict(log_w=log_weights(3, 40, -1000.0), k=10)),
             Case("k = 1 where L_1 is the ELBO (S = 12)", dict(log_w=log_weights(4, 12, -120.0), k=1)),
