@@ -107,7 +107,8 @@ def _with_the_checks_feedback(source: str) -> str:
 
 
 def tidy(student: nbformat.NotebookNode, source_name: str) -> nbformat.NotebookNode:
-    """Deterministic output: fixed cell ids, no outputs, the course's kernelspec, a banner on top."""
+    """Deterministic output: fixed cell ids, no outputs, the course's kernelspec, a banner on top; each otter
+    check cell also shows the course's check (:func:`_with_the_checks_feedback`)."""
     banner = nbformat.v4.new_markdown_cell(BANNER.format(source=source_name))
     init = student.cells.pop(0)              # otter's "import otter; grader = otter.Notebook(...)"
     if "otter" not in init.source:
