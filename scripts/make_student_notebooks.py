@@ -40,6 +40,7 @@ tests:
   ok_format: false
 """
 CHECK_CALL = re.compile(r'exercises\.check\("(?P<name>\w+)", (?P<function>\w+)\)')
+GRADER_CHECK = re.compile(r'grader\.check\("(?P<name>\w+)"\)')
 BANNER = "\n".join([
     "**Your copy of this notebook.** Work through it from top to bottom. Where a cell says `...`, write the function "
     "it asks for and run that cell, then run the `grader.check` cell under it: it tries your function on several "
@@ -63,6 +64,9 @@ def _test_cell(check: str) -> nbformat.NotebookNode:
     if match is None:
         raise ValueError(f"an exercise-check cell must call exercises.check(name, function), got: {check!r}")
     name, function = match["name"], match["function"]
+    if name != function:
+        raise ValueError(f"exercise {name!r} checks a function named {function!r}: an exercise is named like the "
+                         f"function the student writes")
     return nbformat.v4.new_code_cell(
         f"def test_{name}({function}):\n"
         f"    from helpers import exercises\n"
@@ -92,8 +96,19 @@ def otter_master(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return master
 
 
+def _with_the_checks_feedback(source: str) -> str:
+    """otter's check cell, then the course's check of the same function, whose feedback the cell shows: what was
+    tried, "not implemented yet" for an untouched stub, never otter's report of a failed test line."""
+    match = GRADER_CHECK.fullmatch(source.strip())
+    if match is None:
+        return source
+    name = match["name"]                # the exercise's name is the name of the student's function
+    return f'grader.check("{name}")  # otter-grader records the check\nexercises.check("{name}", {name})'
+
+
 def tidy(student: nbformat.NotebookNode, source_name: str) -> nbformat.NotebookNode:
-    """Deterministic output: fixed cell ids, no outputs, the course's kernelspec, a banner on top."""
+    """Deterministic output: fixed cell ids, no outputs, the course's kernelspec, a banner on top; each otter
+    check cell also shows the course's check (:func:`_with_the_checks_feedback`)."""
     banner = nbformat.v4.new_markdown_cell(BANNER.format(source=source_name))
     init = student.cells.pop(0)              # otter's "import otter; grader = otter.Notebook(...)"
     if "otter" not in init.source:
@@ -104,6 +119,7 @@ def tidy(student: nbformat.NotebookNode, source_name: str) -> nbformat.NotebookN
         cell.id = f"cell-{i:03d}"
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+            cell.source = _with_the_checks_feedback(cell.source)
     student.metadata = nbformat.from_dict({
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}})
