@@ -65,6 +65,33 @@ def _start_order() -> list[Path]:
     return [ROOT / "tests" / SLOW_TEST_FILES[0], *notebooks, *(ROOT / "tests" / name for name in SLOW_TEST_FILES[1:])]
 
 
+# ----------------------------------------------------------------------------- the quick tier
+
+NOT_QUICK = {   # test files left out by --quick, and why
+    "test_browser.py": "drives Chromium", "test_book.py": "builds the website and drives Chromium",
+    "test_slides.py": "builds the slides and drives Chromium", "test_hub.py": "starts a JupyterHub",
+    "test_grade_class.py": "grades notebooks with otter run", "test_student_notebooks.py": "runs otter assign",
+    "test_train.py": "trains", "test_vae.py": "trains and evaluates on MNIST",
+    "test_beyond.py": "evaluates trained models on MNIST", "test_course_script.py": "runs the set-up",
+}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--quick", action="store_true",
+                     help="the quick tier: unit tests only, without " + "; ".join(
+                         f"{name} ({why})" for name, why in NOT_QUICK.items()) + ", and no notebooks")
+
+
+def _quick_selection(config, items):
+    if not config.getoption("quick"):
+        return items
+    kept = [item for item in items if Path(item.path).suffix == ".py" and Path(item.path).name not in NOT_QUICK]
+    kept_ids = {id(item) for item in kept}
+    config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept_ids])
+    return kept
+
+
 def pytest_collection_modifyitems(session, config, items):
+    items[:] = _quick_selection(config, items)
     rank = {path: i for i, path in enumerate(_start_order())}
     items.sort(key=lambda item: rank.get(Path(item.path).resolve(), len(rank)))    # stable: keeps cells in order

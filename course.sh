@@ -5,6 +5,7 @@
 #
 #   ./course.sh lab        set up, then open JupyterLab on notebooks/
 #   ./course.sh test       set up, then lint and run the whole test suite in fast mode, on two workers
+#   ./course.sh test --quick   lint and the unit tests only (no notebooks, browsers, otter, hub or training)
 #                          (pytest options go after it, e.g. ./course.sh test -n 0 -k gmm for one process)
 #   ./course.sh setup      only the set-up
 #   ./course.sh notebooks  re-execute every notebook in full mode, in a fresh kernel, in place
@@ -70,10 +71,20 @@ case "$cmd" in
         setup
         export EM2VAE_FAST=1
         "$VENV/bin/ruff" check helpers tests notebooks benchmarks scripts conftest.py
+        # What to collect: everything (tests and notebooks); with --quick only tests/, where conftest.py leaves out
+        # notebooks, browsers, otter, hubs and training; and only the paths named, when some are (tests/test_gmm.py).
+        targets=(tests notebooks)
+        for arg in "$@"; do
+            case "$arg" in
+                --quick) targets=(tests) ;;
+                -*) ;;
+                *) if [ -e "${arg%%::*}" ]; then targets=(); break; fi ;;
+            esac
+        done
         # Two workers (pytest-xdist); --dist loadfile keeps each test file and each notebook (its cells share
         # one kernel) on one worker, started in conftest.py's order (the longest first). -rs prints why anything
         # was skipped, e.g. the browser test without Chromium.
-        exec "$PY" -m pytest tests notebooks --nbval-lax --nbval-current-env \
+        exec "$PY" -m pytest "${targets[@]}" --nbval-lax --nbval-current-env \
             --nbval-cell-timeout=600 -n 2 --dist loadfile --no-loadscope-reorder -rs "$@" ;;
     notebooks)
         setup
