@@ -19,9 +19,10 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.notebooks import PROJECT_ROOT, STUDENT_DIR, course_notebooks
+from helpers.notebooks import COURSE_DIR, PROJECT_ROOT, STUDENT_DIR, course_notebooks
 
-__all__ = ["AUTOGRADER_DIR", "autograder_zip", "build", "exercises_checked", "stale", "tests_in"]
+__all__ = ["AUTOGRADER_DIR", "autograder_zip", "build", "course_answers", "exercises_checked", "filled_in", "stale",
+           "tests_in"]
 
 AUTOGRADER_DIR = PROJECT_ROOT / "build" / "autograder"
 GRADER_CHECK = re.compile(r"""grader\.check\(\s*["'](\w+)["']\s*\)""")
@@ -100,3 +101,23 @@ def stale(student_dir: Path = STUDENT_DIR, out: Path = AUTOGRADER_DIR) -> list[s
         if not zip_path.is_file() or tests_in(zip_path) != want:
             found.append(notebook.stem)
     return found
+
+
+def course_answers(notebook: str) -> list[str]:
+    """The complete course notebook's answers to its exercises (notebook ``01_em_gmm``, say), in order, without otter's
+    solution markers: what a student who gets everything right writes."""
+    nb = nbformat.read(COURSE_DIR / f"{notebook}.ipynb", as_version=4)
+    return ["\n".join(line for line in cell.source.splitlines()
+                      if line.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION"))
+            for cell in nb.cells if "exercise-solution" in cell.metadata.get("tags", [])]
+
+
+def filled_in(notebook: str, answers: list[str | None], student_dir: Path = STUDENT_DIR) -> nbformat.NotebookNode:
+    """Student notebook ``notebook`` with its answer cells replaced by ``answers`` (None: the blank left as it is)."""
+    nb = nbformat.read(student_dir / f"{notebook}.ipynb", as_version=4)
+    cells = [cell for cell in nb.cells if "otter_answer_cell" in cell.metadata.get("tags", [])]
+    if len(cells) != len(answers):
+        raise ValueError(f"{notebook} has {len(cells)} answer cells, got {len(answers)} answers")
+    for cell, answer in zip(cells, answers, strict=True):
+        cell.source = cell.source if answer is None else answer
+    return nb

@@ -86,7 +86,8 @@ def _gradable(folder: Path) -> list[Path]:
 
 
 def find_submissions(paths: list[Path]) -> list[Submission]:
-    """Every ``.ipynb`` and ``.zip`` under ``paths``; a sub-folder of a given folder is one student's (its name)."""
+    """Every ``.ipynb`` and ``.zip`` under ``paths``, by student; a sub-folder of a given folder is one student's (its
+    name), an empty one too (graded as 'not a notebook')."""
     found = []
     for path in paths:
         if path.is_file():
@@ -100,7 +101,7 @@ def find_submissions(paths: list[Path]) -> list[Submission]:
                 found += [Submission(item.name, f) for f in files] or [Submission(item.name, None, item)]
             elif item.is_file() and item.suffix in {".ipynb", ".zip"}:
                 found.append(Submission(student_of(item.stem), item))
-    return found
+    return sorted(found, key=lambda s: (s.student, s.shown))
 
 
 # ----------------------------------------------------------------------------- reading a submission
@@ -159,8 +160,8 @@ def which_notebook(nb: nbformat.NotebookNode, templates: dict[str, list[str]]) -
     best = max(overlap.values(), default=0)
     winners = [stem for stem, n in overlap.items() if n == best]
     if best == 0:
-        raise BadInput(ANOTHER_NOTEBOOK, "none of its cells checks an exercise of this course "
-                                         "(no grader.check of " + ", ".join(templates) + ")")
+        raise BadInput(ANOTHER_NOTEBOOK, "no grader.check cell of it names an exercise of this course's student "
+                                         "notebooks: a notebook of another assignment?")
     if len(winners) > 1:
         raise BadInput(ANOTHER_NOTEBOOK, f"it checks exercises of several notebooks ({', '.join(winners)})")
     return winners[0]
@@ -265,7 +266,7 @@ def grade_one(submission: Submission, templates: dict[str, list[str]], zips: Pat
         result.points[name], result.possible[name] = test["score"], test["possible"]
         if not test["passed"]:
             result.feedback[name] = _failure_text(test["messages"])
-    result.reason = f"{notes}; the cells after it ran" if notes else ""
+    result.reason = f"{notes}; the other cells ran" if notes else ""
     return result
 
 
