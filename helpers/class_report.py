@@ -157,6 +157,7 @@ def plot_slips(results: list[Result], path: Path) -> None:
         ax.set_yticks(range(len(bars)), names, fontsize=8)
         ax.invert_yaxis()
         ax.set_xlim(0, 115)
+        ax.set_xticks([0, 25, 50, 75, 100])
         ax.set_title(f"{_title(exercise)}  [{notebook}, {total} graded]", fontsize=9, loc="left")
         ax.spines[["top", "right"]].set_visible(False)
     if not rows:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -179,43 +181,77 @@ def for_grading(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 # ----------------------------------------------------------------------------- running otter on one submission
 
 
-def _kill_tree(process: subprocess.Popen) -> None:
+def _kill_tree(pid: int) -> None:
     """Kill a process and every process it started (otter's kernel runs in a session of its own)."""
     import psutil
 
     try:
-        family = psutil.Process(process.pid).children(recursive=True)
+        root = psutil.Process(pid)
+        family = [*root.children(recursive=True), root]
     except psutil.NoSuchProcess:
-        family = []
-    for member in [*family, process]:
+        return
+    for member in family:
         try:
             member.kill()
-        except (psutil.NoSuchProcess, ProcessLookupError):
+        except psutil.NoSuchProcess:
             pass
-    process.wait()
 
 
-def run_otter(notebook: Path, zip_path: Path, workdir: Path, timeout: float, fast: bool) -> dict | None:
-    """Run :mod:`helpers.grade_one` on ``notebook`` in ``workdir``; its JSON outcome, or None when it timed out."""
-    env = dict(os.environ, TMPDIR=str(workdir), JUPYTER_RUNTIME_DIR=str(workdir / "runtime"), MPLBACKEND="Agg",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])))
-    env.pop(FAST_ENV, None)
-    if fast:
-        env[FAST_ENV] = "1"
-    result_json = workdir / "outcome.json"
-    process = subprocess.Popen([sys.executable, "-m", "helpers.grade_one", str(notebook), str(zip_path),
-                                str(result_json)], cwd=notebook.parent, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        _, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_tree(process)
-        return None
-    if not result_json.is_file():
-        last = stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-        return {"tests": {}, "cell_errors": [], "error": f"the grading process exited with code "
-                                                         f"{process.returncode}: {last[0]}"}
-    return json.loads(result_json.read_text())
+def _environment(**extra: str) -> dict[str, str]:
+    """This environment with the project first on PYTHONPATH (the kernel imports ``helpers`` from this checkout)."""
+    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=path, **extra)
+
+
+class Grader:
+    """A fork server (``python -m helpers.grade_one --serve``) that imported otter once; grades one job at a time."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "helpers.grade_one", "--serve"], env=_environment(),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+                                        start_new_session=True)
+        self._buffer = b""
+
+    def _line(self, deadline: float | None = None) -> str | None:
+        """The server's next line; None when ``deadline`` (time.monotonic) passes first."""
+        fd = self.process.stdout.fileno()
+        while b"\n" not in self._buffer:
+            if deadline is not None and not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise RuntimeError(f"the grading server stopped (exit code {self.process.wait()})")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode()
+
+    def run(self, notebook: Path, zip_path: Path, workdir: Path, timeout: float, fast: bool) -> dict | None:
+        """Grade ``notebook`` in ``workdir``; the outcome (see :mod:`helpers.grade_one`), or None if it timed out."""
+        env = _environment(TMPDIR=str(workdir), JUPYTER_RUNTIME_DIR=str(workdir / "runtime"))
+        env.pop(FAST_ENV, None)
+        if fast:
+            env[FAST_ENV] = "1"
+        result = workdir / "outcome.json"
+        job = {"notebook": str(notebook), "autograder": str(zip_path), "result": str(result), "cwd": str(workdir),
+               "env": env}
+        self.process.stdin.write((json.dumps(job) + "\n").encode())
+        pid = int(self._line())
+        if self._line(time.monotonic() + timeout) is None:
+            _kill_tree(pid)
+            self._line()
+            return None
+        if not result.is_file():
+            log = (workdir / "otter.log").read_text(errors="replace").strip().splitlines() or ["no message"]
+            return {"tests": {}, "cell_errors": [], "error": f"the grading process stopped: {log[-1]}"}
+        return json.loads(result.read_text())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _kill_tree(self.process.pid)
+            self.process.wait()
 
 
 def _failure_text(messages: list[str]) -> str:
@@ -229,8 +265,20 @@ def _cell_note(errors: list[dict]) -> str:
                      for e in errors[:3]) + ("; ..." if len(errors) > 3 else "")
 
 
+def _why_it_failed(error: str | None, workdir: Path) -> str:
+    """A plain reason for an otter run that ended without results; the temporary folder's name left out."""
+    if not error:
+        return "otter returned no test results"
+    if "DeadKernelError" in error or "Kernel died" in error:
+        return "the kernel died while running the notebook (a cell called os._exit, or Python crashed)"
+    if str(workdir) in error:
+        error = re.sub(re.escape(str(workdir)) + r"[^'\"]*", "<grading folder>/...", error)
+        return f"a cell deleted or changed otter's files around it ({error})"
+    return error
+
+
 def grade_one(submission: Submission, templates: dict[str, list[str]], zips: Path, timeout: float,
-              fast: bool) -> Result:
+              fast: bool, graders: queue.Queue) -> Result:
     """Read, recognise and grade one submission in a fresh temporary folder; never raises for bad input."""
     result = Result(submission)
     if submission.path is None:
@@ -247,7 +295,15 @@ def grade_one(submission: Submission, templates: dict[str, list[str]], zips: Pat
         (workdir / "submission").mkdir()
         notebook = workdir / "submission" / f"{result.notebook}.ipynb"
         nbformat.write(for_grading(nb), notebook)
-        found = run_otter(notebook, autograder.autograder_zip(result.notebook, zips), workdir, timeout, fast)
+        grader = graders.get()
+        try:
+            found = grader.run(notebook, autograder.autograder_zip(result.notebook, zips), workdir, timeout, fast)
+        except RuntimeError as error:            # the server died: this submission failed, a new server goes on
+            grader.close()
+            grader = Grader()
+            found = {"tests": {}, "cell_errors": [], "error": str(error)}
+        finally:
+            graders.put(grader)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if found is None:
@@ -255,10 +311,7 @@ def grade_one(submission: Submission, templates: dict[str, list[str]], zips: Pat
         return result
     notes = _cell_note(found["cell_errors"])
     if found["error"] or not found["tests"]:
-        died = "DeadKernelError" in (found["error"] or "") or "Kernel died" in (found["error"] or "")
-        why = ("the kernel died while running the notebook (a cell called os._exit, or Python crashed)" if died
-               else found["error"] or "otter returned no test results")
-        result.status, result.reason = FAILED, "; ".join(filter(None, [why, notes]))
+        result.status, result.reason = FAILED, "; ".join(filter(None, [_why_it_failed(found["error"], workdir), notes]))
         return result
     for name in templates[result.notebook]:
         test = found["tests"].get(name, {"score": 0.0, "possible": 1.0, "passed": False,
@@ -291,13 +344,21 @@ def grade_all(submissions: list[Submission], *, zips: Path, jobs: int, timeout: 
                  for nb in course_notebooks(STUDENT_DIR)}
     started, counts = time.monotonic(), {}
     results: dict[int, Result] = {}
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(grade_one, s, templates, zips, timeout, fast): i for i, s in enumerate(submissions)}
-        for future in as_completed(futures):
-            results[futures[future]] = result = future.result()
-            counts[result.status] = counts.get(result.status, 0) + 1
-            if progress is not None:
-                progress(len(results), len(submissions), started, counts)
+    graders: queue.Queue = queue.Queue()
+    for _ in range(jobs):
+        graders.put(Grader())
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(grade_one, s, templates, zips, timeout, fast, graders): i
+                       for i, s in enumerate(submissions)}
+            for future in as_completed(futures):
+                results[futures[future]] = result = future.result()
+                counts[result.status] = counts.get(result.status, 0) + 1
+                if progress is not None:
+                    progress(len(results), len(submissions), started, counts)
+    finally:
+        while not graders.empty():
+            graders.get().close()
     return [results[i] for i in range(len(submissions))]
 
 
