@@ -19,7 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.notebooks import COURSE_DIR, PROJECT_ROOT, STUDENT_DIR, course_notebooks
+from helpers.notebooks import course_notebooks
+from helpers.paths import COURSE_DIR, PROJECT_ROOT, STUDENT_DIR
 
 __all__ = ["AUTOGRADER_DIR", "autograder_zip", "build", "course_answers", "exercises_checked", "filled_in", "stale",
            "tests_in"]

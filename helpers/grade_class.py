@@ -35,7 +35,8 @@ import nbformat
 from helpers import autograder, class_report
 from helpers.config import FAST_ENV
 from helpers.grade_one import CELL_KEY
-from helpers.notebooks import COURSE_DIR, PROJECT_ROOT, STUDENT_DIR, course_notebooks
+from helpers.notebooks import course_notebooks
+from helpers.paths import COURSE_DIR, PROJECT_ROOT, STUDENT_DIR, data_dir
 
 __all__ = ["Submission", "Result", "find_submissions", "grade_all", "main"]
 
@@ -365,7 +366,7 @@ def grade_all(submissions: list[Submission], *, zips: Path, jobs: int, timeout: 
 def _refuse_output_folder(out: Path, inputs: list[Path]) -> None:
     """Exit with a clear message when ``out`` lies inside the course's notebooks, its data or the submissions."""
     out = out.resolve()
-    for place in [COURSE_DIR, PROJECT_ROOT / "data", *(p.resolve() for p in inputs)]:
+    for place in [COURSE_DIR, data_dir().resolve(), *(p.resolve() for p in inputs)]:
         if out == place or out.is_relative_to(place):
             raise SystemExit(f"course grade: refusing to write the grades into {out}: it is inside {place}, which "
                              f"grading leaves untouched; choose another --out (default: grades)")

@@ -19,7 +19,7 @@ import pytest
 
 from helpers import autograder, class_report, grade_class
 from helpers.exercises import EXERCISES
-from helpers.notebooks import COURSE_DIR, PROJECT_ROOT, STUDENT_DIR
+from helpers.paths import COURSE_DIR, STUDENT_DIR, data_dir
 
 NAME = "01_em_gmm"
 # the catalogue's keys for notebook 01's exercises, whatever they are named
@@ -133,10 +133,10 @@ def graded(tmp_path_factory, zips: Path) -> tuple[Path, Path, dict, dict, str]:
     other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('grader.check("q1")')])
     _write(other, subs / f"{NAME}_jo.ipynb")
     (subs / "kim").mkdir()
-    before = _checksums(subs, PROJECT_ROOT / "data", COURSE_DIR)
+    before = _checksums(subs, data_dir(), COURSE_DIR)
     out = root / "grades"
     printed = _main(["--out", str(out), "--jobs", "2", "--autograders", str(zips), str(subs)])
-    return subs, out, before, _checksums(subs, PROJECT_ROOT / "data", COURSE_DIR), printed
+    return subs, out, before, _checksums(subs, data_dir(), COURSE_DIR), printed
 
 
 def _main(argv: list[str]) -> str:
@@ -270,7 +270,7 @@ def test_the_student_is_read_from_the_file_name_or_the_folder(tmp_path: Path) ->
 
 
 def test_an_output_folder_inside_the_submissions_or_the_course_is_refused(tmp_path: Path) -> None:
-    for out in [tmp_path / "grades", COURSE_DIR / "grades", PROJECT_ROOT / "data" / "grades"]:
+    for out in [tmp_path / "grades", COURSE_DIR / "grades", data_dir() / "grades"]:
         with pytest.raises(SystemExit, match="refusing to write the grades"):
             grade_class.main(["--out", str(out), str(tmp_path)])
         assert not out.exists()
