@@ -64,6 +64,7 @@ def _child(job: dict) -> None:
     os.environ.clear()
     os.environ.update(job["env"])
     tempfile.tempdir = None                      # read TMPDIR again: otter makes its folders inside the job's
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)          # the server's job lines are not the child's to read
     log = os.open(os.path.join(job["cwd"], "otter.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(log, 1)
     os.dup2(log, 2)
