@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -90,6 +91,19 @@ def submission(answers: list[str | None] | None = None, bad_cells: tuple[str, ..
     return nb
 
 
+def _hand_in(notebook: Path, student_id: str) -> Path:
+    """Run the notebook's last cell (Hand in: otter's export) with ``student_id`` filled in; the zip it saves."""
+    import contextlib
+
+    import otter
+
+    cell = nbformat.read(notebook, as_version=4).cells[-1].source
+    with contextlib.chdir(notebook.parent), contextlib.redirect_stdout(None):
+        exec(cell.replace('student_id = ""', f"student_id = {student_id!r}"), {"grader": otter.Notebook(notebook.name)})
+    [exported] = notebook.parent.glob("*.zip")
+    return exported
+
+
 def _write(nb: nbformat.NotebookNode, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
@@ -117,10 +131,8 @@ def graded(tmp_path_factory, zips: Path) -> tuple[Path, Path, dict, dict, str]:
     right, blank = autograder.course_answers(NAME), None
     _write(submission(right), subs / "ada" / f"{NAME}.ipynb")                           # a folder per student
     _write(submission([blank] * 3), subs / f"{NAME}_bo.ipynb")
-    cy = _write(submission([right[0], SLIP_LOG_DET, SLIP_NO_FLOOR]), root / "export" / f"{NAME}.ipynb")
-    with zipfile.ZipFile(subs / f"{NAME}_cy_2026_12_06T05_00_00_000000.zip", "w") as export:  # otter's export zip
-        export.write(cy, cy.name)
-        export.writestr(".OTTER_LOG", b"")
+    cy = _write(submission([right[0], SLIP_LOG_DET, SLIP_NO_FLOOR]), root / "cy" / f"{NAME}.ipynb")
+    shutil.move(_hand_in(cy, "cy"), subs)                                              # the zip of the Hand in cell
     _write(submission([UNNAMED_ERROR, SLIP_LOG_DET, right[2]], trimmed=True,
                       bad_cells=("import sys\nsys.exit(1)", "raise KeyboardInterrupt")), subs / f"{NAME}_dee.ipynb")
     _write(submission(right, trimmed=True, bad_cells=("import os\nos._exit(0)",)), subs / f"{NAME}_eli.ipynb")
@@ -193,6 +205,17 @@ def test_grades_csv_has_one_exact_row_per_submission(graded) -> None:
                                            "notebooks: a notebook of another assignment?", notebook=""),
         _row("kim", (), "not a notebook", "an empty folder: no .ipynb or .zip in it", notebook=""),
     ]
+
+
+def test_the_hand_in_cell_saves_a_zip_named_by_the_student_with_the_notebook(tmp_path: Path) -> None:
+    notebook = _write(submission(), tmp_path / f"{NAME}.ipynb")
+    exported = _hand_in(notebook, "ada_lovelace")
+    assert exported.name == f"{NAME}_ada_lovelace.zip"
+    assert grade_class.student_of(exported.stem) == "ada_lovelace"
+    with zipfile.ZipFile(exported) as archive:
+        assert f"{NAME}.ipynb" in archive.namelist()
+    banner = nbformat.read(STUDENT_DIR / f"{NAME}.ipynb", as_version=4).cells[1].source
+    assert f"`{NAME}_<your id>.zip`" in banner and "Hand in that zip" in banner
 
 
 def test_slips_csv_counts_each_outcome_of_each_exercise_exactly(graded) -> None:
