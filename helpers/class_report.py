@@ -1,8 +1,9 @@
 """What a graded class did: grades.csv, the feedback to return, the class's common slips, and a one-screen summary.
 
-Every exercise of a graded submission has one *outcome*: ``passed``; a catalogued mistake of
-:data:`helpers.exercises.EXERCISES` (its ``name``: the feedback the student saw quotes that mistake's hint word for
-word); ``unnamed error`` (wrong, but no catalogued mistake); or ``unfinished`` (the stub was left as it was).
+Every exercise of a graded submission has one *outcome*: ``passed``; a named slip, found in the feedback the student
+saw by :func:`helpers.exercises.mistake_named_in` (a catalogued mistake's ``name``, whose hint the feedback quotes word
+for word, or a slip of any exercise such as "outputs in another order"); ``unnamed error`` (wrong, but no named slip);
+or ``unfinished`` (the stub was left as it was).
 ``slips.csv`` counts the outcomes per exercise over the graded submissions of each notebook, ``slips.png`` draws them.
 """
 
@@ -14,7 +15,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from helpers.exercises import EXERCISES
+from helpers.exercises import EXERCISES, mistake_named_in
+from helpers.grading import GENERAL_SLIPS
 
 if TYPE_CHECKING:
     from helpers.grade_class import Result
@@ -26,23 +28,19 @@ NOT_STARTED = "not implemented yet"          # helpers.grading's words for a stu
 
 
 def outcome(exercise: str, passed: bool, feedback: str) -> str:
-    """``passed``, ``unfinished``, the name of the catalogued mistake whose hint the feedback quotes, or ``unnamed
-    error``."""
+    """``passed``, ``unfinished``, the name of the slip the feedback names (a catalogued mistake, whose hint it
+    quotes, or a slip any exercise can have), or ``unnamed error``."""
     if passed:
         return PASSED
     if NOT_STARTED in feedback:
         return UNFINISHED
-    quoted = [m for m in EXERCISES[exercise].mistakes if m.hint in feedback]
-    return _name(max(quoted, key=lambda m: len(m.hint))) if quoted else UNNAMED
-
-
-def _name(mistake) -> str:   # TEMPORARY until Mistake.name lands with the exercises split
-    return getattr(mistake, "name", None) or mistake.hint.split(":")[0].split(".")[0][:48]
+    return mistake_named_in(exercise, feedback) or UNNAMED
 
 
 def outcomes_of(exercise: str) -> list[str]:
-    """Every outcome an exercise can have, in the order of the report: passed, its catalogue, unnamed, unfinished."""
-    return [PASSED, *(_name(m) for m in EXERCISES[exercise].mistakes), UNNAMED, UNFINISHED]
+    """Every outcome an exercise can have, in the order of the report: passed, its catalogue, the slips of any
+    exercise, unnamed, unfinished."""
+    return [PASSED, *(m.name for m in EXERCISES[exercise].mistakes), *GENERAL_SLIPS, UNNAMED, UNFINISHED]
 
 
 def slip_counts(results: list[Result]) -> dict[tuple[str, str], Counter]:

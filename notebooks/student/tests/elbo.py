@@ -2,14 +2,14 @@ from otter.test_files import test_case
 
 OK_FORMAT = False
 
-name = "aggregate_posterior"
+name = "elbo"
 points = 1
 
 @test_case(points=None, hidden=False)
-def test_aggregate_posterior(log_aggregate_posterior):
+def test_elbo(elbo):
     import importlib
     import sys
     for module in [m for m in sys.modules if m == 'helpers.grading' or m.startswith('helpers.exercises')]:
         del sys.modules[module]
-    importlib.import_module('helpers.exercises').assert_correct('aggregate_posterior', log_aggregate_posterior)
+    importlib.import_module('helpers.exercises').assert_correct('elbo', elbo)
 

@@ -2,14 +2,14 @@ from otter.test_files import test_case
 
 OK_FORMAT = False
 
-name = "m_step"
+name = "responsibilities"
 points = 1
 
 @test_case(points=None, hidden=False)
-def test_m_step(m_step_parameters):
+def test_responsibilities(responsibilities):
     import importlib
     import sys
     for module in [m for m in sys.modules if m == 'helpers.grading' or m.startswith('helpers.exercises')]:
         del sys.modules[module]
-    importlib.import_module('helpers.exercises').assert_correct('m_step', m_step_parameters)
+    importlib.import_module('helpers.exercises').assert_correct('responsibilities', responsibilities)
 

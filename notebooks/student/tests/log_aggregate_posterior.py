@@ -2,14 +2,14 @@ from otter.test_files import test_case
 
 OK_FORMAT = False
 
-name = "elbo_normal_gamma"
+name = "log_aggregate_posterior"
 points = 1
 
 @test_case(points=None, hidden=False)
-def test_elbo_normal_gamma(elbo):
+def test_log_aggregate_posterior(log_aggregate_posterior):
     import importlib
     import sys
     for module in [m for m in sys.modules if m == 'helpers.grading' or m.startswith('helpers.exercises')]:
         del sys.modules[module]
-    importlib.import_module('helpers.exercises').assert_correct('elbo_normal_gamma', elbo)
+    importlib.import_module('helpers.exercises').assert_correct('log_aggregate_posterior', log_aggregate_posterior)
 

@@ -2,14 +2,14 @@ from otter.test_files import test_case
 
 OK_FORMAT = False
 
-name = "score_function"
+name = "score_function_gradient"
 points = 1
 
 @test_case(points=None, hidden=False)
-def test_score_function(score_function_gradient):
+def test_score_function_gradient(score_function_gradient):
     import importlib
     import sys
     for module in [m for m in sys.modules if m == 'helpers.grading' or m.startswith('helpers.exercises')]:
         del sys.modules[module]
-    importlib.import_module('helpers.exercises').assert_correct('score_function', score_function_gradient)
+    importlib.import_module('helpers.exercises').assert_correct('score_function_gradient', score_function_gradient)
 
