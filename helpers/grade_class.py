@@ -18,9 +18,7 @@ import json
 import os
 import queue
 import re
-import select
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,10 +31,9 @@ from pathlib import Path
 import nbformat
 
 from helpers import autograder, class_report
-from helpers.config import FAST_ENV
-from helpers.grade_one import CELL_KEY
+from helpers.grade_one import CELL_KEY, Grader
 from helpers.notebooks import course_notebooks
-from helpers.paths import COURSE_DIR, PROJECT_ROOT, STUDENT_DIR, data_dir
+from helpers.paths import COURSE_DIR, STUDENT_DIR, data_dir
 
 __all__ = ["Submission", "Result", "find_submissions", "grade_all", "main"]
 
@@ -180,79 +177,6 @@ def for_grading(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 # ----------------------------------------------------------------------------- running otter on one submission
-
-
-def _kill_tree(pid: int) -> None:
-    """Kill a process and every process it started (otter's kernel runs in a session of its own)."""
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        family = [*root.children(recursive=True), root]
-    except psutil.NoSuchProcess:
-        return
-    for member in family:
-        try:
-            member.kill()
-        except psutil.NoSuchProcess:
-            pass
-
-
-def _environment(**extra: str) -> dict[str, str]:
-    """This environment with the project first on PYTHONPATH (the kernel imports ``helpers`` from this checkout)."""
-    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
-    return dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=path, **extra)
-
-
-class Grader:
-    """A fork server (``python -m helpers.grade_one --serve``) that imported otter once; grades one job at a time."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "helpers.grade_one", "--serve"], env=_environment(),
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
-                                        start_new_session=True)
-        self._buffer = b""
-
-    def _line(self, deadline: float | None = None) -> str | None:
-        """The server's next line; None when ``deadline`` (time.monotonic) passes first."""
-        fd = self.process.stdout.fileno()
-        while b"\n" not in self._buffer:
-            if deadline is not None and not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                return None
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                raise RuntimeError(f"the grading server stopped (exit code {self.process.wait()})")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line.decode()
-
-    def run(self, notebook: Path, zip_path: Path, workdir: Path, timeout: float, fast: bool) -> dict | None:
-        """Grade ``notebook`` in ``workdir``; the outcome (see :mod:`helpers.grade_one`), or None if it timed out."""
-        env = _environment(TMPDIR=str(workdir), JUPYTER_RUNTIME_DIR=str(workdir / "runtime"))
-        env.pop(FAST_ENV, None)
-        if fast:
-            env[FAST_ENV] = "1"
-        result = workdir / "outcome.json"
-        job = {"notebook": str(notebook), "autograder": str(zip_path), "result": str(result), "cwd": str(workdir),
-               "env": env}
-        self.process.stdin.write((json.dumps(job) + "\n").encode())
-        pid = int(self._line())
-        if self._line(time.monotonic() + timeout) is None:
-            _kill_tree(pid)
-            self._line()
-            return None
-        if not result.is_file():
-            log = (workdir / "otter.log").read_text(errors="replace").strip().splitlines() or ["no message"]
-            return {"tests": {}, "cell_errors": [], "error": f"the grading process stopped: {log[-1]}"}
-        return json.loads(result.read_text())
-
-    def close(self) -> None:
-        self.process.stdin.close()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            _kill_tree(self.process.pid)
-            self.process.wait()
 
 
 def _failure_text(messages: list[str]) -> str:
