@@ -13,7 +13,7 @@
 #   ./course.sh grade SUBMISSIONS... [--out DIR] [--jobs N] [--timeout SECONDS] [--full]
 #                          grade a class with otter run: grades.csv, feedback/, slips.csv, slips.png in DIR
 #   ./course.sh bench      run every benchmark in benchmarks/ with its defaults
-#   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer) with its own options
+#   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer, grade) with its own options
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
 #   ./course.sh present    open notebook 05's latent explorer as a code-free Voila app
 #   ./course.sh book       build the course website into _build/html (Sphinx, offline, nothing executed)
