@@ -21,7 +21,7 @@ from helpers.notebooks import course_notebooks
 
 ROOT = Path(__file__).resolve().parent
 COURSE_DIR, STUDENT_DIR = ROOT / "notebooks", ROOT / "notebooks" / "student"
-SLOW_TEST_FILES = ["test_browser.py", "test_vae.py", "test_student_notebooks.py"]
+SLOW_TEST_FILES = ["test_browser.py", "test_vae.py", "test_student_notebooks.py", "test_grade_class.py"]
 
 
 def pytest_collectstart(collector):

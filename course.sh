@@ -9,13 +9,17 @@
 #                          (pytest options go after it, e.g. ./course.sh test -n 0 -k gmm for one process)
 #   ./course.sh setup      only the set-up
 #   ./course.sh notebooks  re-execute every notebook in full mode, in a fresh kernel, in place
-#   ./course.sh student    regenerate the student notebooks (blanks + otter checks) in notebooks/student/
+#   ./course.sh student    regenerate the student notebooks (blanks + otter checks) in notebooks/student/,
+#                          and otter's autograder zip of each in build/autograder/
+#   ./course.sh grade SUBMISSIONS... [--out DIR] [--jobs N] [--timeout SECONDS] [--full]
+#                          grade a class with otter run: grades.csv, feedback/, slips.csv, slips.png in DIR
 #   ./course.sh bench      run every benchmark in benchmarks/ with its defaults
-#   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer) with its own options
+#   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer, grade) with its own options
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
 #   ./course.sh present    open notebook 05's latent explorer as a code-free Voila app
 #   ./course.sh book       build the course website into _build/html (Sphinx, offline, nothing executed)
 set -euo pipefail
+CALLER_DIR=$PWD     # ./course.sh grade reads its paths from where it was called
 cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3}
@@ -93,6 +97,11 @@ case "$cmd" in
     student)
         setup
         exec "$PY" scripts/make_student_notebooks.py "$@" ;;
+    grade)
+        setup
+        project=$PWD
+        cd "$CALLER_DIR"
+        exec "$project/$PY" -m helpers.grade_class "$@" ;;
     bench)
         setup
         if [ $# -eq 0 ]; then
@@ -116,6 +125,6 @@ case "$cmd" in
         setup
         exec "$PY" scripts/build_book.py "$@" ;;
     *)
-        echo "usage: ./course.sh [lab|test|setup|notebooks|student|bench|train|present|book]" >&2
+        echo "usage: ./course.sh [lab|test|setup|notebooks|student|grade|bench|train|present|book]" >&2
         exit 2 ;;
 esac
