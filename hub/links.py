@@ -25,7 +25,8 @@ DEFAULT_BRANCH = "main"
 
 def folder_name(repo_url: str) -> str:
     """The folder a repository is cloned into: its last path part without ``.git`` (``a/em2vae.git``: ``em2vae``)."""
-    name = repo_url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    path = urlsplit(repo_url).path if "://" in repo_url else repo_url.split(":", 1)[-1]   # git@host:owner/repo
+    name = path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
     if not name:
         raise ValueError(f"repository URL {repo_url!r} names no repository: give one like https://github.com/OWNER/REPO")
     return name

@@ -351,7 +351,10 @@ class KernelChannel:
         outputs: list[dict] = []
         count, idle, replied = None, False, False
         while not (idle and replied):
-            msg = json.loads(self.socket.recv())
+            frame = self.socket.recv()
+            if isinstance(frame, bytes):     # a message with binary buffers (a widget's image): never an output
+                continue
+            msg = json.loads(frame)
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             kind = msg["header"]["msg_type"]
