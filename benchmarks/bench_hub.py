@@ -149,7 +149,7 @@ def main() -> int:
     parser.add_argument("--modes", nargs="*", default=["fast", "full"], choices=list(MODES))
     parser.add_argument("--notebooks", nargs="*", default=["01", "02", "03", "04", "05", "06"],
                         help="two-digit numbers (04 in full mode trains for about 11 minutes)")
-    parser.add_argument("--hub-starts", type=int, default=3)
+    parser.add_argument("--hub-starts", type=int, default=3, help="0 to skip")
     parser.add_argument("--class-size", type=int, default=6, help="0 to skip the class run")
     args = parser.parse_args()
     problem = why_no_hub()
@@ -158,9 +158,10 @@ def main() -> int:
         return 2
 
     print(f"machine: {psutil.cpu_count()} CPUs, load average {psutil.getloadavg()[0]:.1f} at the start", flush=True)
-    starts = hub_start_times(args.hub_starts)
-    print(f"hub start: median {statistics.median(starts):.1f} s (min {min(starts):.1f}, max {max(starts):.1f}, "
-          f"{len(starts)} rounds)", flush=True)
+    if args.hub_starts:
+        starts = hub_start_times(args.hub_starts)
+        print(f"hub start: median {statistics.median(starts):.1f} s (min {min(starts):.1f}, max {max(starts):.1f}, "
+              f"{len(starts)} rounds)", flush=True)
     memory = {mode: notebook_memory(mode, args.notebooks) for mode in args.modes}
     if args.class_size:
         for phase, value in class_run(args.class_size).items():
