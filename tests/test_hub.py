@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -93,7 +94,10 @@ def classroom(tmp_path_factory):
 
 
 def test_the_links_open_each_student_notebook_in_the_students_own_copy(classroom):
-    hub, origin, links, _ = classroom
+    hub, origin, links, students = classroom
+    page = students["student1"].http.get(links[Path(NOTEBOOK).name], timeout=120)   # as a click: the hub's redirects
+    assert page.status_code == 200 and urlsplit(page.url).path == "/user/student1/git-pull"
+    assert 'data-targetpath="em2vae"' in page.text and f'data-path="lab/tree/em2vae/{NOTEBOOK}"' in page.text
     assert list(links) == sorted(p.name for p in (ROOT / "notebooks" / "student").glob("[0-9][0-9]_*.ipynb"))
     for name, link in links.items():
         assert link.startswith(f"{hub.url}/hub/user-redirect/git-pull?")
@@ -133,6 +137,9 @@ def test_a_students_token_is_refused_on_another_students_server(classroom):
     assert a.server_api("POST", "/sessions", owner="student2",
                         json={"path": "x.ipynb", "type": "notebook", "kernel": {"name": "python3"}}).status_code == 403
     assert a.hub_api("DELETE", "/users/student2/server").status_code in (403, 404)
+    pull_on_b = requests.get(f"{a.server_url('student2')}/git-pull/api", params={"repo": f"file://{origin}"},
+                             headers={"Authorization": f"token {a.token}"}, timeout=60)
+    assert pull_on_b.status_code == 403
     assert b.server_ready()
     a.token, mine = b.token, a.token       # and with B's own token the same call is allowed
     try:
