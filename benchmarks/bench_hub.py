@@ -104,19 +104,28 @@ def notebook_memory(mode: str, notebooks: list[str]) -> dict[str, tuple[float, f
                              course_links(hub.url, f"file://{origin}", BRANCH), strict=True))
             for number in notebooks:
                 name = next(n for n in links if n.startswith(number))
-                student = Student(hub, f"mem{number}{mode}").log_in()
-                student.start_server()
-                student.pull(links[name])
-                path = f"em2vae/notebooks/student/{name}"
-                notebook = student.read_notebook(path)
-                began = time.monotonic()
-                with PeakMemory(hub.server_pid(student.name)) as memory:
-                    student.run_notebook(path, notebook)
-                seconds = time.monotonic() - began
-                results[name] = (memory.peak / MB, seconds, hub_rss(hub) / MB)
-                student.hub_api("DELETE", f"/users/{student.name}/server")
-                print(f"  {mode} {name}: peak {memory.peak / MB:.0f} MB, {seconds:.0f} s", flush=True)
+                try:
+                    results[name] = one_notebook(hub, Student(hub, f"mem{number}{mode}"), links[name], name)
+                except (RuntimeError, TimeoutError) as error:      # say so and go on with the next notebook
+                    print(f"  {mode} {name}: NOT MEASURED: {error}", flush=True)
+                    continue
+                print(f"  {mode} {name}: peak {results[name][0]:.0f} MB, {results[name][1]:.0f} s", flush=True)
     return results
+
+
+def one_notebook(hub: LocalHub, student: Student, link: str, name: str) -> tuple[float, float, float]:
+    """A fresh student runs one notebook: (peak MB of server + kernel, seconds, hub + proxy MB)."""
+    student.log_in().start_server()
+    student.pull(link)
+    path = f"em2vae/notebooks/student/{name}"
+    notebook = student.read_notebook(path)
+    began = time.monotonic()
+    with PeakMemory(hub.server_pid(student.name)) as memory:
+        student.run_notebook(path, notebook)
+    seconds = time.monotonic() - began
+    hub_mb = hub_rss(hub) / MB
+    student.hub_api("DELETE", f"/users/{student.name}/server")
+    return memory.peak / MB, seconds, hub_mb
 
 
 def class_run(size: int) -> dict[str, float]:
