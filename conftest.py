@@ -3,8 +3,8 @@
 * nbval ignores stderr (TensorFlow's start-up notices), HTML reprs and widget views.
 * Notebook kernels run in a scratch copy of their folder, so nothing a notebook writes while it runs
   (otter-grader's .OTTER_LOG, say) lands in notebooks/.
-* The longest files start first (the browser test, notebooks 05 to 01, course and student, then the
-  unit tests that train or run otter), so that the two pytest-xdist workers of ``./course.sh test``
+* The longest files start first (the browser test and the hub test, notebooks 05 to 01, course and student,
+  then the unit tests that train or run otter), so that the two pytest-xdist workers of ``./course.sh test``
   (``--dist loadfile --no-loadscope-reorder``) finish together. Each file stays on one worker.
 """
 
@@ -21,7 +21,8 @@ from helpers.notebooks import course_notebooks
 
 ROOT = Path(__file__).resolve().parent
 COURSE_DIR, STUDENT_DIR = ROOT / "notebooks", ROOT / "notebooks" / "student"
-SLOW_TEST_FILES = ["test_browser.py", "test_vae.py", "test_student_notebooks.py", "test_grade_class.py"]
+FIRST_TEST_FILES = ["test_browser.py", "test_hub.py"]     # a few minutes each, before the notebooks
+SLOW_TEST_FILES = ["test_grade_class.py", "test_vae.py", "test_student_notebooks.py"]
 
 
 def pytest_collectstart(collector):
@@ -62,7 +63,8 @@ def _start_order() -> list[Path]:
     course, student = course_notebooks(COURSE_DIR)[::-1], course_notebooks(STUDENT_DIR)[::-1]
     notebooks = [p for pair in zip(course, student, strict=False) for p in pair]
     notebooks += [p for p in course + student if p not in notebooks]
-    return [ROOT / "tests" / SLOW_TEST_FILES[0], *notebooks, *(ROOT / "tests" / name for name in SLOW_TEST_FILES[1:])]
+    tests = ROOT / "tests"
+    return [*(tests / name for name in FIRST_TEST_FILES), *notebooks, *(tests / name for name in SLOW_TEST_FILES)]
 
 
 # ----------------------------------------------------------------------------- the quick tier

@@ -18,6 +18,7 @@
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
 #   ./course.sh present    open notebook 05's latent explorer as a code-free Voila app
 #   ./course.sh book       build the course website into _build/html (Sphinx, offline, nothing executed)
+#   ./course.sh hub-links HUB_URL [REPO_URL] [BRANCH]  print one nbgitpuller link per student notebook (hub/)
 set -euo pipefail
 CALLER_DIR=$PWD     # ./course.sh grade reads its paths from where it was called
 cd "$(dirname "$0")"
@@ -59,6 +60,22 @@ setup() {
         echo "$want" > "$stamp"
     fi
     "$PY" -m helpers.data fetch mnist
+    setup_hub_proxy
+}
+
+setup_hub_proxy() {  # JupyterHub's proxy for tests/test_hub.py, pinned by hub/proxy/package-lock.json (npm ci)
+    [ -f hub/proxy/package-lock.json ] || return 0
+    command -v npm >/dev/null || return 0     # without Node.js the hub test says loudly that it is skipped
+    local stamp=hub/proxy/node_modules/.course-installed want
+    want=$(sha256sum < hub/proxy/package-lock.json)
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        echo "course: installing JupyterHub's proxy (npm's configurable-http-proxy) into hub/proxy ..."
+        if npm ci --prefix hub/proxy --no-audit --no-fund --loglevel=error; then
+            echo "$want" > "$stamp"
+        else
+            echo "course: WARNING: npm could not install configurable-http-proxy: tests/test_hub.py will be skipped." >&2
+        fi
+    fi
 }
 
 cmd=${1:-lab}
@@ -124,7 +141,11 @@ case "$cmd" in
     book)
         setup
         exec "$PY" scripts/build_book.py "$@" ;;
+    hub-links)
+        # needs only Python's standard library and this checkout: no set-up
+        check_python "$PYTHON" "PYTHON"
+        exec "$PYTHON" -m hub.links "$@" ;;
     *)
-        echo "usage: ./course.sh [lab|test|setup|notebooks|student|grade|bench|train|present|book]" >&2
+        echo "usage: ./course.sh [lab|test|setup|notebooks|student|grade|bench|train|present|book|hub-links]" >&2
         exit 2 ;;
 esac
