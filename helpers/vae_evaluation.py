@@ -195,7 +195,7 @@ def _grid_points(t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
 
 
 def posterior_grids(decoder: keras.Model, images: np.ndarray, t_means: np.ndarray, t_log_vars: np.ndarray,
-                    extent: float = 5.0, coarse: int = 81, points_per_sd: float = 4.0, max_points: int = 301
+                    extent: float = 5.0, coarse: int = 81, points_per_sd: float = 3.0, max_points: int = 301
                     ) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """:func:`posterior_grid` for many images (B, 28, 28, 1) with q's means and log-variances (B, 2): a list of B grids.
 
@@ -229,7 +229,7 @@ def posterior_grids(decoder: keras.Model, images: np.ndarray, t_means: np.ndarra
 
 
 def posterior_grid(decoder: keras.Model, x: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray,
-                   extent: float = 5.0, coarse: int = 81, points_per_sd: float = 4.0, max_points: int = 301
+                   extent: float = 5.0, coarse: int = 81, points_per_sd: float = 3.0, max_points: int = 301
                    ) -> tuple[np.ndarray, np.ndarray, float]:
     """A 2-D grid that covers the posterior p(t|x) wherever its mass is, not only where q puts it.
 

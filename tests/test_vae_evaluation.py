@@ -80,3 +80,61 @@ def test_best_q_found_is_at_least_as_good_as_nelder_mead(start_mean, start_log_v
     if abs(kl - nm_kl) < 1e-3:
         np.testing.assert_allclose(np.concatenate([mean, log_var]), np.concatenate([nm_mean, nm_log_var]), atol=1e-3)
     assert kl == pytest.approx(vae_evaluation.kl_q_to_posterior_on_grid(log_post, T1, T2, cell, mean, log_var))
+
+
+# ----------------------------------------------------------------------------- on the shipped model's posteriors
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from helpers import data, vae
+    if not vae.shipped_weights("mnist").exists():
+        pytest.skip("no shipped weights (data/vae-mnist-2d/vae.weights.h5)")
+    _, (x_test, _) = data.load_mnist()
+    return vae.load_trained_vae(vae.shipped_weights("mnist")), vae.prepare_images(x_test[:3])
+
+
+def test_shared_decoding_gives_each_images_own_log_likelihood(shipped):
+    """decoder_log_likelihoods decodes the points once for all images: the same numbers as each image's
+    cross-entropy summed pixel by pixel (the path the quadrature took before)."""
+    model, images = shipped
+    t = np.random.default_rng(0).normal(0, 2, (50, 2))
+    logits = np.asarray(model.decoder(t.astype("float32")), dtype=np.float64)
+    one_by_one = [-distributions.bernoulli_nll_from_logits(np.broadcast_to(x, logits.shape).astype(np.float64), logits)
+                  for x in images]
+    np.testing.assert_allclose(vae_evaluation.decoder_log_likelihoods(model.decoder, images, t, batch_size=16),
+                               one_by_one, rtol=1e-10)
+
+
+def test_grids_of_many_images_are_each_images_grid(shipped):
+    """One coarse look shared by the images inside the prior's square; an image whose q sticks out of it (here moved
+    to t1 = 6) gets its own, wider look, and a grid that reaches that far."""
+    model, images = shipped
+    from helpers import vae
+    means, log_vars = (np.asarray(a, dtype=np.float64) for a in vae.encode(model.encoder, images))
+    means[2] = [6.0, 0.0]
+    grids = vae_evaluation.posterior_grids(model.decoder, images, means, log_vars, coarse=21, points_per_sd=2)
+    for grid, x, m, lv in zip(grids, images, means, log_vars, strict=True):
+        alone = vae_evaluation.posterior_grid(model.decoder, x, m, lv, coarse=21, points_per_sd=2)
+        for axis, axis_alone in zip(grid[:2], alone[:2], strict=True):
+            np.testing.assert_allclose(axis, axis_alone, rtol=1e-12)
+    assert grids[2][0].max() >= 6.0 + 6 * np.exp(0.5 * log_vars[2, 0]) - 1e-9
+    with pytest.raises(ValueError, match="2-D latent space"):
+        vae_evaluation.posterior_grids(model.decoder, images, means[:, :1], log_vars[:, :1])
+
+
+def test_best_q_of_real_posteriors_matches_nelder_mead(shipped):
+    """On the shipped model's posteriors of two test digits: the KL found is never worse than Nelder-Mead's from the
+    same start (by more than 1e-6 nats), and where both reach the same optimum, the same q within 1e-3."""
+    model, images = shipped
+    from helpers import vae
+    means, log_vars = (np.asarray(a, dtype=np.float64) for a in vae.encode(model.encoder, images[:2]))
+    grids = vae_evaluation.posterior_grids(model.decoder, images[:2], means, log_vars, coarse=21, points_per_sd=2)
+    for x, m, lv, (t1, t2, cell) in zip(images, means, log_vars, grids, strict=False):
+        _, log_post = vae_evaluation.quadrature_log_px(model.decoder, x, t1, t2, cell)
+        mean, log_var, kl = vae_evaluation.fit_local_q(log_post, t1, t2, cell, m, lv)
+        nm_mean, nm_log_var, nm_kl = nelder_mead_local_q(log_post, t1, t2, cell, m, lv)
+        assert kl <= nm_kl + 1e-6 and kl <= vae_evaluation.kl_q_to_posterior_on_grid(log_post, t1, t2, cell, m, lv)
+        if abs(kl - nm_kl) < 1e-4:
+            np.testing.assert_allclose(np.concatenate([mean, log_var]), np.concatenate([nm_mean, nm_log_var]),
+                                       atol=1e-3)
