@@ -12,7 +12,8 @@
 #   ./course.sh bench      run every benchmark in benchmarks/ with its defaults
 #   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer) with its own options
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
-#   ./course.sh present    open notebook 05's latent explorer as a code-free Voila app
+#   ./course.sh present NN open notebook NN (01-06) in JupyterLab as a live slideshow (RISE): code runs on the slides
+#   ./course.sh present explorer  open notebook 05's latent explorer as a code-free Voila app
 #   ./course.sh book       build the course website into _build/html (Sphinx, offline, nothing executed)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -54,6 +55,29 @@ setup() {
         echo "$want" > "$stamp"
     fi
     "$PY" -m helpers.data fetch mnist
+    slides_setup
+}
+
+# reveal.js and require.js for the website's static slides: npm packages pinned in book/slides/package-lock.json,
+# installed into book/slides/node_modules (git-ignored). Without npm the rest of the course works; the book says so.
+slides_setup() {
+    local lock=book/slides/package-lock.json stamp=book/slides/node_modules/.course-installed want
+    want=$(sha256sum < "$lock")
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+    if ! command -v npm >/dev/null; then
+        echo "course: npm not found: the website's slides (./course.sh book) need it to install reveal.js" >&2
+        echo "        (Debian: sudo apt-get install npm); everything else works without it." >&2
+        return 0
+    fi
+    echo "course: installing reveal.js for the slides into book/slides/node_modules (npm ci) ..."
+    (cd book/slides && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" > "$stamp"
+}
+
+present_usage() {
+    echo "usage: ./course.sh present NN        notebook NN ($(cd notebooks && ls [0-9][0-9]_*.ipynb | cut -c1-2 | paste -sd ' ')) as live slides in JupyterLab (RISE)" >&2
+    echo "       ./course.sh present explorer  notebook 05's latent explorer alone, as a code-free app (Voila)" >&2
+    exit 2
 }
 
 cmd=${1:-lab}
@@ -99,8 +123,19 @@ case "$cmd" in
         setup
         exec "$PY" -m helpers.train "$@" ;;
     present)
+        [ $# -gt 0 ] || present_usage
+        what=$1; shift
+        if [ "$what" = explorer ]; then
+            setup
+            exec "$VENV/bin/voila" notebooks/05_latent_space.ipynb "$@"
+        fi
+        notebook=$(cd notebooks && ls "$what"_*.ipynb 2>/dev/null | head -n 1 || true)
+        { [[ "$what" =~ ^[0-9][0-9]$ ]] && [ -n "$notebook" ]; } || present_usage
         setup
-        exec "$VENV/bin/voila" notebooks/05_latent_space.ipynb "$@" ;;
+        as_root=()
+        [ "$(id -u)" = 0 ] && as_root=(--allow-root)
+        # RISE's own page for the notebook: the slideshow starts at once, every cell live (Esc leaves it)
+        exec "$VENV/bin/jupyter" lab notebooks/ "${as_root[@]}" --LabApp.default_url="/rise/$notebook" "$@" ;;
     book)
         setup
         exec "$PY" scripts/build_book.py "$@" ;;

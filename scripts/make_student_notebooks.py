@@ -102,6 +102,7 @@ def tidy(student: nbformat.NotebookNode, source_name: str) -> nbformat.NotebookN
     student.cells[0:0] = [title, banner, init]
     for i, cell in enumerate(student.cells):
         cell.id = f"cell-{i:03d}"
+        cell.metadata.pop("slideshow", None)     # the course's slides are the instructor's, not the students'
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     student.metadata = nbformat.from_dict({
