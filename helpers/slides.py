@@ -98,7 +98,8 @@ def pages(markdown: str, budget: int = SLIDE_LINES) -> list[list[str]]:
         result[-1].append(block)
         used += h
     if len(result) > 1 and used <= budget // 4 and sum(map(height, result[-2])) + used <= budget + budget // 4:
-        result[-2] += result.pop()          # a short last paragraph joins the page before rather than stand alone
+        tail = result.pop()                 # a short last paragraph joins the page before rather than stand alone
+        result[-1] += tail
     return [page for page in result if page]
 
 

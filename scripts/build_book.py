@@ -54,7 +54,7 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 WIDGET_REPR = re.compile(r"^(?P<name>[A-Z]\w*)\((?P<args>.*)\)$", re.S)
 SLIDES = BOOK / "slides"
 NODE_MODULES = SLIDES / "node_modules"
-REVEAL, REQUIRE_JS = NODE_MODULES / "reveal.js", NODE_MODULES / "requirejs" / "require.js"
+REVEAL = NODE_MODULES / "reveal.js"
 SLIDE_SIZE = (1024, 768)      # a projector's size; reveal.js scales the slides to the window from it
 
 
@@ -213,17 +213,17 @@ def slides_exporter():
 
 def build_slides(html: Path, root: Path = ROOT) -> list[Path]:
     """Every course notebook as reveal.js slides in html/slides/, with reveal.js and require.js beside them."""
-    missing = [p for p in (REVEAL / "dist" / "reveal.js", REVEAL / "plugin" / "notes" / "notes.js", REQUIRE_JS)
-               if not p.is_file()]
+    missing = [p for p in (REVEAL / "dist" / "reveal.js", REVEAL / "plugin" / "notes" / "notes.js",
+                           NODE_MODULES / "requirejs" / "require.js") if not p.is_file()]
     if missing:
         raise SlidesAssetsMissing(
-            f"book: the slides need reveal.js and require.js in {NODE_MODULES.relative_to(ROOT)} "
-            f"({missing[0].relative_to(NODE_MODULES)} is missing). Run ./course.sh setup: it installs the npm "
+            f"book: the slides need reveal.js and require.js in {NODE_MODULES} ({missing[0].name} is missing). "
+            "Run ./course.sh setup: it installs the npm "
             "packages pinned in book/slides/package-lock.json (it needs npm: sudo apt-get install npm).")
     out = html / "slides"
     for part in ("dist", "plugin/notes"):
         shutil.copytree(REVEAL / part, out / "reveal.js" / part, dirs_exist_ok=True)
-    for name in (REQUIRE_JS, SLIDES / "course-slides.css", SLIDES / "course-slides.js"):
+    for name in (NODE_MODULES / "requirejs" / "require.js", SLIDES / "course-slides.css", SLIDES / "course-slides.js"):
         shutil.copy2(name, out / name.name)
     exporter, written = slides_exporter(), []
     for path in course_notebooks(root / "notebooks"):
