@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-SLIDE_LINES = 18          # what fits on a slide at 1024x768 (22 px text), in lines of about 90 characters
+SLIDE_LINES = 20          # what fits on a slide at 1024x768 (22 px text, 28 px lines), in lines of about 90 characters
 LINE_CHARS = 90
 CODE_LINES_SHOWN = 6      # longer code is left to the notebook: the slide shows its output
 OUTPUT_LINES_SHOWN = 10   # longer printed output is cut to its first lines on a slide

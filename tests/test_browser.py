@@ -226,3 +226,58 @@ def test_voila_instructor_app_shows_the_explorer(browser, notebook_copy):
         page.close()
     finally:
         stop_server(server)
+
+
+EXPLORER_CELL = "widgets.latent_explorer("
+
+
+def test_notebook_05_as_a_live_rise_slideshow_advances_and_its_explorer_moves(browser, jupyter_server):
+    """RISE (jupyterlab-rise) in JupyterLab: after Run All, the slideshow of notebook 05 opens beside the notebook
+    at the explorer's slide (the active cell), sharing the kernel; the arrow key changes slides, and the explorer's
+    slider, moved on its slide, redraws the digit. What ./course.sh present 05 shows, inside JupyterLab."""
+    url, token = jupyter_server
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    accept_kernel_dialogs(page)
+    try:
+        page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}", timeout=PAGE_LOAD_MS)
+        idle = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
+        page.wait_for_selector(idle, timeout=PAGE_LOAD_MS)
+        run_all_cells(page)
+        page.locator("pre").filter(has_text=DONE_TEXT).first.wait_for(timeout=NOTEBOOK_RUN_MS)
+        page.wait_for_selector(idle, timeout=NOTEBOOK_RUN_MS)
+        page.locator(".jp-CodeCell").filter(has_text=EXPLORER_CELL).locator(".jp-InputPrompt").first.click()
+        page.locator('[data-command="RISE:preview"]').first.click(timeout=RETRY_MS)
+        frame = next(f for f in _wait_for_frame(page, "/rise/"))
+        frame.wait_for_selector(".reveal .slides section.present", timeout=PAGE_LOAD_MS)
+        slide_text = "() => (document.querySelector('.reveal .slides section.present section.present') || " \
+                     "document.querySelector('.reveal .slides section.present')).innerText"
+        frame.wait_for_function(f"({slide_text})().includes('latent_explorer')", timeout=REDRAW_MS)
+        digit, track = frame.locator("img.widget-image").first, frame.locator(".widget-slider .noUi-target").first
+        handle = frame.locator(".widget-slider .noUi-handle").first
+        for widget in (digit, track):
+            widget.wait_for(state="visible", timeout=REDRAW_MS)
+        page.screenshot(path=str(ARTIFACTS / "notebook05-rise-explorer.png"))
+        before_src, before_value = digit.get_attribute("src"), float(handle.get_attribute("aria-valuenow"))
+        box = track.bounding_box()           # in the page's coordinates, the frame's offset included
+        page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + box["height"] / 2)
+        frame.wait_for_function("(old) => document.querySelector('img.widget-image').src !== old", arg=before_src,
+                                timeout=REDRAW_MS)
+        assert float(handle.get_attribute("aria-valuenow")) > before_value
+        start = frame.evaluate(slide_text)
+        frame.locator(".reveal").first.focus()
+        for _ in range(2):
+            frame.locator("body").press("ArrowLeft")
+        frame.wait_for_function(f"(start) => ({slide_text})() !== start", arg=start, timeout=RETRY_MS)
+        page.screenshot(path=str(ARTIFACTS / "notebook05-rise-moved.png"))
+    finally:
+        page.close()
+
+
+def _wait_for_frame(page, part: str, timeout_s: float = PAGE_LOAD_MS / 1000):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        frames = [f for f in page.frames if part in f.url]
+        if frames:
+            return frames
+        page.wait_for_timeout(500)
+    raise AssertionError(f"no frame with {part!r} in its URL after {timeout_s} s")
