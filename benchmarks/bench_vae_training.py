@@ -17,15 +17,12 @@ import argparse
 import os
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import layers  # noqa: E402
+from helpers import data, vae
+from helpers.backend import keras, tf
 
-from helpers import data, vae  # noqa: E402
+layers = keras.layers
 
 
 class PlainVAE(keras.Model):

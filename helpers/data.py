@@ -42,10 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.paths import DATA_DIR_ENV, PROJECT_ROOT, data_dir  # noqa: F401  (re-exported: data.data_dir())
+
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR_ENV = "EM2VAE_DATA_DIR"
 FETCH_COMMAND = "python -m helpers.data fetch"
 
 SHAPES = {
@@ -92,11 +92,6 @@ class DataError(RuntimeError):
 
 
 # ----------------------------------------------------------------------------- locations
-
-
-def data_dir() -> Path:
-    """The project's ``data/`` folder (override with ``EM2VAE_DATA_DIR``)."""
-    return Path(os.environ.get(DATA_DIR_ENV, PROJECT_ROOT / "data"))
 
 
 def keras_cache_dir() -> Path:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from helpers.distributions import log_normal_full, logsumexp, weighted_gaussian_statistics
+from helpers.validation import check_array, check_resp
 
 __all__ = [
     "COURSE_STEPS", "EMHistory", "EMSteps", "GMMFit", "GMMParams", "bic", "demo_blobs", "demo_mixture", "e_step",
@@ -99,12 +100,7 @@ class GMMFit:
 
 
 def _check_data(X: np.ndarray, n_components: int | None = None) -> np.ndarray:
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-D array (n points, d features), got shape {X.shape}; "
-                         f"reshape a single feature with X.reshape(-1, 1)")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"X contains {np.sum(~np.isfinite(X))} NaN or infinite values; remove or impute them")
+    X = check_array(X)
     if n_components is not None and not 1 <= n_components <= len(X):
         raise ValueError(f"n_components must be between 1 and the number of points ({len(X)}), got {n_components}")
     return X
@@ -161,9 +157,7 @@ def m_step(X: np.ndarray, resp: np.ndarray, reg_covar: float = 1e-6) -> GMMParam
     (one sitting on a single point) from making Sigma_k singular.
     """
     X = _check_data(X)
-    resp = np.asarray(resp, dtype=float)
-    if resp.ndim != 2 or len(resp) != len(X):
-        raise ValueError(f"resp must be (n, K) with n = {len(X)} rows like X, got shape {resp.shape}")
+    resp = check_resp(resp, len(X))
     if reg_covar < 0:
         raise ValueError(f"reg_covar must be >= 0, got {reg_covar}")
     nk, means, S = weighted_gaussian_statistics(X, resp)

@@ -4,36 +4,53 @@
 name the parameters as they like), on each of an :class:`Exercise`'s inputs, and compares every output with the
 reference. It never raises: an unfinished stub, a crash, a wrong number of parameters, a wrong shape, a wrong value
 or an input changed in place each come back as a :class:`Feedback` that says what happened and what to do. A wrong
-value is located: the input on which the answer is furthest off (relative to the tolerance), and on it the worst
-element's index, the expected and the computed value, their difference and the tolerance. When the student's outputs
-match a catalogued :class:`Mistake` on every input, the feedback names it. Light: numpy only.
+value is located: where the answer is one number (per output), on every input, right and wrong, with the expected
+and the computed value, their difference and the tolerance (the inputs a slip spares point at its term); else on the
+most telling wrong input (an ordinary one before a degenerate one such as a batch of one point, finite outputs before
+NaN, then the one furthest off, relative to the tolerance), to its worst element. Outputs that are right but returned
+in another order are said so. When the student's outputs match a catalogued :class:`Mistake` on every input, the
+feedback quotes its hint and carries its name. Warnings raised in the student's code (numpy's "Degrees of freedom
+<= 0", say) stay inside the check. Light: numpy only.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+import itertools
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Case", "Exercise", "Feedback", "Mistake", "grade", "read_outputs"]
+__all__ = ["GENERAL_SLIPS", "Case", "Exercise", "Feedback", "Mistake", "grade", "passed_message", "read_outputs"]
 
 
 @dataclass(frozen=True)
 class Case:
-    """One input to try: a short description for the feedback, and the arguments by the reference's names."""
+    """One input to try: a short description for the feedback, and the arguments by the reference's names.
+
+    ``degenerate`` marks an edge case such as a batch of one point: it catches slips of its own (a squeeze, a
+    division by n - 1), but a wrong answer is located on it only when the answer is right on every other input.
+    """
 
     name: str
     kwargs: dict
+    degenerate: bool = False
 
 
 @dataclass(frozen=True)
 class Mistake:
-    """A plausible wrong answer, written out, and what to tell a student whose outputs match it."""
+    """A plausible wrong answer, written out, and what to tell a student whose outputs match it.
 
+    ``name`` is a short, stable label for the slip that an instructor reads in a class report ("no
+    log-determinant", "rate passed as a scale"); ``hint`` is what the student reads, quoted verbatim in the
+    feedback; ``answer`` is the wrong answer itself, called like the reference.
+    """
+
+    name: str
     hint: str
     answer: Callable
 
@@ -61,12 +78,18 @@ class Exercise:
 
 @dataclass(frozen=True)
 class Feedback:
-    """The outcome of :func:`check`: passed or not, and a message for the student."""
+    """The outcome of :func:`grade`: passed or not, and a message for the student.
+
+    ``not_started`` is True for an untouched stub. ``mistake`` is the name of the catalogued :class:`Mistake`
+    whose outputs the student's match on every input (its hint is then in ``message``), else None: what a
+    class report counts.
+    """
 
     exercise: str
     passed: bool
     message: str
     not_started: bool = False
+    mistake: str | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -170,7 +193,8 @@ def _run(fn: Callable, ex: Exercise, case: Case) -> _Outcome:
     """Call ``fn`` positionally on a copy of the case's arguments; note which of them it changed."""
     names = _parameters(ex)
     args = copy.deepcopy([case.kwargs[name] for name in names])
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")         # e.g. numpy's "Degrees of freedom <= 0" on a batch of one point
         out = fn(*args)
     changed = [name for name, arg, mine in zip(names, [case.kwargs[n] for n in names], args, strict=True)
                if not _unchanged(arg, mine)]
@@ -269,6 +293,17 @@ def _in_place_message(fn: Callable, ex: Exercise, changed: list[str]) -> str:
             f"notebook uses again after the call.")
 
 
+GENERAL_SLIPS = {"outputs in another order": "Your outputs are right, in another order",
+                 "input changed in place": "in place. Compute into a new array instead"}
+"""Slips that any exercise can have, by name, with a phrase that every feedback on them contains."""
+
+
+def passed_message(ex: Exercise, cases: list[Case] | None = None) -> str:
+    """What a passing check says: the exercise, and every input it was tried on."""
+    cases = ex.cases() if cases is None else cases
+    return f"{ex.title}: correct on all {len(cases)} inputs ({', '.join(case.name for case in cases)}). Well done."
+
+
 def grade(ex: Exercise, fn: Callable) -> Feedback:
     """Check the student's ``fn`` against exercise ``ex``'s reference. Never raises; returns Feedback."""
     name = ex.name
@@ -299,29 +334,86 @@ def grade(ex: Exercise, fn: Callable) -> Feedback:
     distances = [_distance(g, w, ex.rtol, ex.atol) for g, w in zip(got, want, strict=True)]
     changed = next((outcome.changed for outcome in outcomes if outcome.changed), [])
     if max(distances) <= 1.0 and not changed:
-        return Feedback(name, True, f"{ex.title}: correct on all {len(cases)} inputs "
-                                    f"({', '.join(case.name for case in cases)}). Well done.")
+        return Feedback(name, True, passed_message(ex, cases))
     parts = [f"{ex.title}: not yet."]
     if changed:
         parts.append(_in_place_message(fn, ex, changed))
         if max(distances) <= 1.0:
             parts.append("Your outputs are right.")
-            return Feedback(name, False, " ".join(parts))
+            return Feedback(name, False, " ".join(parts), mistake="input changed in place")
+    order = _order_returned(got, want, ex)
+    if order is not None:
+        parts.append(f"{GENERAL_SLIPS['outputs in another order']}: you returned ({', '.join(order)}); return "
+                     f"({', '.join(ex.outputs)}), in that order.")
+        return Feedback(name, False, " ".join(parts), mistake="outputs in another order")
     mistake = _matching_mistake(ex, cases, got)
     if mistake is not None:
         parts.append(mistake.hint)
-    i = int(np.argmax(distances))
-    n_wrong = sum(d > 1.0 for d in distances)
-    which = ("the only input your answer gets wrong" if n_wrong == 1
-             else f"furthest off of the {n_wrong} inputs your answer gets wrong")
-    parts.append(f"On the input '{cases[i].name}' ({which}): {_locate(got[i], want[i], ex)}.")
+    parts.append(_where_wrong(cases, got, want, distances, ex))
+    i = _most_telling(cases, got, distances)
     if mistake is None and _nearly(got[i], want[i]):
         parts.append("Your numbers agree with the course's to about five digits or more, so the formula is probably "
                      "right: something is computed in lower precision (float32?) or approximately (a small constant "
                      "added inside a log, say). Compute in float64, exactly.")
     elif mistake is None:
         parts.append(f"Hint: {ex.hint}")
-    return Feedback(name, False, " ".join(parts))
+    return Feedback(name, False, " ".join(parts), mistake=None if mistake is None else mistake.name)
+
+
+def _most_telling(cases: list[Case], got: list[list[np.ndarray]], distances: list[float]) -> int:
+    """The wrong input to show: an ordinary one before a degenerate one, finite outputs before NaN or inf, then
+    the one furthest off."""
+    wrong = [k for k, d in enumerate(distances) if d > 1.0]
+    return max(wrong, key=lambda k: (not cases[k].degenerate, all(np.isfinite(g).all() for g in got[k]),
+                                     distances[k]))
+
+
+def _quoted(names: list[str]) -> str:
+    """'a', 'b' and 'c'."""
+    quoted = [f"'{name}'" for name in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def _where_wrong(cases: list[Case], got: list[list[np.ndarray]], want: list[list[np.ndarray]],
+                 distances: list[float], ex: Exercise) -> str:
+    """Where the answer is wrong: for an answer of one number per output, every input, right and wrong (which
+    inputs a slip spares points at its term); else the most telling wrong input, located to its worst element."""
+    wrong = [k for k, d in enumerate(distances) if d > 1.0]
+    one_number = all(len(g) == len(w) and all(gi.shape == wi.shape == () for gi, wi in zip(g, w, strict=True))
+                     for g, w in zip(got, want, strict=True))
+    if one_number:
+        right = [k for k, d in enumerate(distances) if d <= 1.0]
+        located = "; on ".join(f"'{cases[k].name}': {_each_wrong_output(got[k], want[k], ex)}" for k in wrong)
+        spared = f" Right on {_quoted([cases[k].name for k in right])}." if right else " Right on none of them."
+        return f"Wrong on {located}.{spared}"
+    i = _most_telling(cases, got, distances)
+    which = ("the only input your answer gets wrong" if len(wrong) == 1
+             else f"one of the {len(wrong)} inputs your answer gets wrong" if i != int(np.argmax(distances))
+             else f"furthest off of the {len(wrong)} inputs your answer gets wrong")
+    return f"On the input '{cases[i].name}' ({which}): {_locate(got[i], want[i], ex)}."
+
+
+def _each_wrong_output(got: list[np.ndarray], want: list[np.ndarray], ex: Exercise) -> str:
+    """Every output outside the tolerance on one input: its name (if several), both values, gap and tolerance."""
+    n = len(want)
+    off = [i for i in range(n) if _distance([got[i]], [want[i]], ex.rtol, ex.atol) > 1.0]
+    return " and ".join(" ".join(filter(None, [_output_name(ex, i, n) + ":" if n > 1 else "",
+                                                _locate([got[i]], [want[i]], ex)])) for i in off)
+
+
+def _order_returned(got: list[list[np.ndarray]], want: list[list[np.ndarray]], ex: Exercise) -> list[str] | None:
+    """The outputs' names in the order the student returned them, when that order is all that is wrong, else None."""
+    n = len(ex.outputs)
+    if n < 2 or any(len(g) != n for g in got):
+        return None
+    for order in itertools.permutations(range(n)):          # order[j]: the position at which output j came back
+        if order != tuple(range(n)) and all(_close([g[p] for p in order], w, ex.rtol, ex.atol)
+                                            for g, w in zip(got, want, strict=True)):
+            returned = [""] * n
+            for j, p in enumerate(order):
+                returned[p] = ex.outputs[j]
+            return returned
+    return None
 
 
 def _nearly(got: list[np.ndarray], want: list[np.ndarray]) -> bool:

@@ -22,6 +22,7 @@ from scipy.special import digamma, gammaln, xlogy
 from scipy.stats import gamma
 
 from helpers.distributions import LOG_2PI, log_normal, logsumexp, weighted_gaussian_statistics
+from helpers.validation import check_array, check_resp
 
 __all__ = [
     "BayesianGMMPosterior", "BayesianGMMPrior", "CAVIHistory", "NormalGamma", "NormalGammaFactors",
@@ -36,12 +37,7 @@ __all__ = [
 
 
 def _check_sample(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 1 or len(x) == 0:
-        raise ValueError(f"x must be a non-empty 1-D array of observations, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"x contains {np.sum(~np.isfinite(x))} NaN or infinite values; remove them")
-    return x
+    return check_array(x, "x", ndim=1)
 
 
 def _check_positive(obj, *names: str) -> None:
@@ -276,20 +272,11 @@ class BayesianGMMPrior:
 
 def _check_mixture_input(X: np.ndarray, resp: np.ndarray | None = None, prior: BayesianGMMPrior | None = None
                          ) -> tuple[np.ndarray, np.ndarray | None]:
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or len(X) == 0:
-        raise ValueError(f"X must be a non-empty 2-D array (n points, D features), got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"X contains {np.sum(~np.isfinite(X))} NaN or infinite values; remove them")
+    X = check_array(X)
     if prior is not None and X.shape[1] != len(prior.m0):
         raise ValueError(f"X has {X.shape[1]} features but the prior's m0 has {len(prior.m0)}")
     if resp is not None:
-        resp = np.asarray(resp, dtype=float)
-        if resp.ndim != 2 or len(resp) != len(X):
-            raise ValueError(f"resp must be (n, K) with n = {len(X)} rows like X, got shape {resp.shape}")
-        if np.any(resp < 0) or not np.allclose(resp.sum(axis=1), 1.0):
-            raise ValueError("resp must be non-negative with rows summing to 1 (a distribution q(t_n) per point); "
-                             "divide each row by its sum")
+        resp = check_resp(resp, len(X), normalised=True)
     return X, resp
 
 

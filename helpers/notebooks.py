@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from helpers.paths import COURSE_DIR, PROJECT_ROOT, STUDENT_DIR
+
 __all__ = ["COURSE_DIR", "PATTERN", "PROJECT_ROOT", "STUDENT_DIR", "course_notebooks"]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-COURSE_DIR = PROJECT_ROOT / "notebooks"
-STUDENT_DIR = COURSE_DIR / "student"
 PATTERN = "[0-9][0-9]_*.ipynb"
 
 

@@ -17,20 +17,12 @@ global parameters from mini-batches; here the gradients are ordinary Monte Carlo
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from helpers.quiet import native_stderr_silenced
-
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-with native_stderr_silenced():
-    import keras
-    import tensorflow as tf
-
+from helpers.backend import keras, tf
 from helpers.distributions import (
     LOG_2PI,
     kl_standard_normal,
@@ -39,6 +31,7 @@ from helpers.distributions import (
     log_standard_normal,
     reparameterize,
 )
+from helpers.validation import check_array
 
 __all__ = [
     "PPCA", "JointTrace", "LinearEncoder", "best_diagonal_q", "elbo_closed_form", "elbo_monte_carlo",
@@ -75,12 +68,7 @@ class PPCA:
 
 
 def _check_data(X: np.ndarray, model: PPCA) -> np.ndarray:
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or X.shape[1] != model.W.shape[0]:
-        raise ValueError(f"X must be (N, d) with d = {model.W.shape[0]} (the rows of W), got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"X contains {np.sum(~np.isfinite(X))} NaN or infinite values; remove them")
-    return X
+    return check_array(X, n_features=model.W.shape[0])
 
 
 def sample_ppca(model: PPCA, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -349,10 +337,7 @@ def fit_joint(X: np.ndarray, latent_dim: int, steps: int, batch_size: int = 50, 
     (N / M) sum_{i in batch} L_i (one reparameterized sample each), an unbiased estimate whose
     gradient is followed by Adam. ``progress(step)`` is called every ``eval_every`` steps.
     """
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or not np.all(np.isfinite(X)):
-        raise ValueError(f"X must be a finite 2-D array (N points, d features), got shape {X.shape}"
-                         + ("" if X.ndim != 2 else f" with {np.sum(~np.isfinite(X))} NaN or infinite values"))
+    X = check_array(X)
     n, d = X.shape
     if not 1 <= latent_dim < d:
         raise ValueError(f"latent_dim must be between 1 and d - 1 = {d - 1}, got {latent_dim}")

@@ -38,9 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import data, vae, vae_evaluation  # vae imports Keras quietly, TensorFlow backend by default
-
-keras = vae.keras
+from helpers import data, vae, vae_evaluation
+from helpers.backend import keras
 
 
 class EpochRecorder(keras.callbacks.Callback):

@@ -18,20 +18,15 @@ any Keras backend; TensorFlow is the course's default. The two loss terms are
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from helpers.backend import keras
 from helpers.distributions import bernoulli_nll_from_logits, kl_standard_normal, reparameterize
-from helpers.quiet import native_stderr_silenced
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-with native_stderr_silenced():
-    import keras
-    from keras import layers, ops
+layers, ops = keras.layers, keras.ops
 
 __all__ = [
     "DECODER_GRID", "IMAGE_SHAPE", "LOG_VARIANCE_LIMIT", "MODEL_KINDS", "VAE", "Autoencoder", "BoundedLogVariance",

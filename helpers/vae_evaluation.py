@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import expit
 
+from helpers.backend import keras
 from helpers.distributions import (
     bernoulli_nll_from_logits,
     kl_standard_normal,
@@ -29,7 +30,7 @@ from helpers.distributions import (
     logsumexp,
     reparameterize,
 )
-from helpers.vae import DECODER_GRID, VAE, encode, keras, layers
+from helpers.vae import DECODER_GRID, VAE, encode
 
 __all__ = [
     "NumpyDecoder", "bound_standard_error", "decoder_log_likelihood", "importance_log_weights",
@@ -276,7 +277,7 @@ class NumpyDecoder:
     @classmethod
     def from_keras(cls, decoder: keras.Model) -> NumpyDecoder:
         dense, deconv, conv = (next(layer for layer in decoder.layers if isinstance(layer, kind))
-                               for kind in (layers.Dense, layers.Conv2DTranspose, layers.Conv2D))
+                               for kind in (keras.layers.Dense, keras.layers.Conv2DTranspose, keras.layers.Conv2D))
         arrays = [np.asarray(w, dtype=np.float32) for layer in (dense, deconv, conv) for w in layer.get_weights()]
         return cls(*arrays)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import re
-import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -191,6 +191,10 @@ def q_tau_no_prior(x, prior, q):
 def q_tau_scale(x, prior, q):
     a, b = q_tau_right(x, prior, q)
     return a, 1 / b
+
+
+def q_tau_rate_first(x, prior, q):
+    return q_tau_right(x, prior, q)[::-1]
 
 
 def q_tau_course_type(x, prior, q):
@@ -532,22 +536,25 @@ def active_units_uncentred(t_means, threshold):
     return int(((t_means**2).mean(axis=0) > threshold).sum())
 
 
-RIGHT = {"e_step": e_step_right, "m_step": m_step_right, "lower_bound": bound_right, "q_tau_update": q_tau_right,
-         "elbo_normal_gamma": elbo_right, "elbo_monte_carlo": elbo_mc_right, "score_function": score_right,
-         "elbo_closed_form": elbo_cf_right, "vae_loss": vae_loss_right, "iw_bound": iw_bound_right,
-         "aggregate_posterior": aggregate_right,
-         "active_units": active_units_right}
+def active_units_threshold_ignored(t_means, threshold):
+    return int((t_means.var(axis=0) > 0.01).sum())          # the notebook's threshold, whatever is passed
+
+
+RIGHT = {"lower_bound": bound_right, "responsibilities": e_step_right, "m_step_parameters": m_step_right,
+         "q_tau_update": q_tau_right, "elbo": elbo_right, "elbo_monte_carlo": elbo_mc_right,
+         "elbo_closed_form": elbo_cf_right, "score_function_gradient": score_right, "vae_loss": vae_loss_right,
+         "iw_bound": iw_bound_right, "log_aggregate_posterior": aggregate_right, "active_units": active_units_right}
 
 # (exercise, wrong answer, words the feedback must contain)
 WRONG = [
-    ("e_step", e_step_plain_exp, "logsumexp"),
-    ("e_step", e_step_no_weights, "mixture weights are missing"),
-    ("e_step", e_step_no_log_det, "log-determinant is missing"),
-    ("e_step", e_step_diagonal, "only the diagonal"),
-    ("m_step", m_step_divided_by_n, "divide by N_k"),
-    ("m_step", m_step_no_floor, "floor is missing"),
-    ("m_step", m_step_diagonal, "covariances are diagonal"),
-    ("m_step", m_step_counts, "weights are the counts"),
+    ("responsibilities", e_step_plain_exp, "logsumexp"),
+    ("responsibilities", e_step_no_weights, "mixture weights are missing"),
+    ("responsibilities", e_step_no_log_det, "log-determinant is missing"),
+    ("responsibilities", e_step_diagonal, "only the diagonal"),
+    ("m_step_parameters", m_step_divided_by_n, "divide by N_k"),
+    ("m_step_parameters", m_step_no_floor, "floor is missing"),
+    ("m_step_parameters", m_step_diagonal, "covariances are diagonal"),
+    ("m_step_parameters", m_step_counts, "weights are the counts"),
     ("lower_bound", bound_nan_at_zero, "0 * log(0)"),
     ("lower_bound", bound_sum_over_points, "total over the N points"),
     ("lower_bound", bound_no_entropy, "entropy term is missing"),
@@ -556,18 +563,18 @@ WRONG = [
     ("q_tau_update", q_tau_mu_fixed, "treated as fixed at its mean"),
     ("q_tau_update", q_tau_no_prior, "prior of mu is missing"),
     ("q_tau_update", q_tau_scale, "return the rate b"),
-    ("elbo_normal_gamma", elbo_total, "divide by N"),
-    ("elbo_normal_gamma", elbo_log_of_mean, "E[log tau]"),
-    ("elbo_normal_gamma", elbo_mu_fixed, "1/precision"),
-    ("elbo_normal_gamma", elbo_gamma_scale_b, "b is a rate"),
-    ("elbo_normal_gamma", elbo_norm_scale_variance, "standard deviation as scale"),
+    ("elbo", elbo_total, "divide by N"),
+    ("elbo", elbo_log_of_mean, "E[log tau]"),
+    ("elbo", elbo_mu_fixed, "1/precision"),
+    ("elbo", elbo_gamma_scale_b, "b is a rate"),
+    ("elbo", elbo_norm_scale_variance, "standard deviation as scale"),
     ("elbo_monte_carlo", elbo_mc_std_as_exp_v, "exp(v / 2)"),
     ("elbo_monte_carlo", elbo_mc_plus_kl, "wrong sign"),
     ("elbo_monte_carlo", elbo_mc_mean_over_samples, "average over the samples"),
     ("elbo_monte_carlo", elbo_mc_kl_mean, "*sum* over the D latent dimensions"),
-    ("score_function", score_no_half, "1/2"),
-    ("score_function", score_wrong_sign, "sign"),
-    ("score_function", score_v_as_variance, "log-variance, not the variance"),
+    ("score_function_gradient", score_no_half, "1/2"),
+    ("score_function_gradient", score_wrong_sign, "sign"),
+    ("score_function_gradient", score_v_as_variance, "log-variance, not the variance"),
     ("elbo_closed_form", elbo_cf_point_q, "variance of q is missing"),
     ("elbo_closed_form", elbo_cf_std, "standard deviation of t_j"),
     ("elbo_closed_form", elbo_cf_plus_kl, "wrong sign"),
@@ -583,22 +590,18 @@ WRONG = [
     ("iw_bound", iw_bound_scipy_log_sum, "too high by exactly log k"),
     ("iw_bound", iw_bound_over_images, "averaged over the images"),
     ("iw_bound", iw_bound_strided, "*consecutive* samples"),
-    ("aggregate_posterior", aggregate_plain_exp, "Stay in log space"),
-    ("aggregate_posterior", aggregate_summed, "*average*"),
-    ("aggregate_posterior", aggregate_std_as_variance, "standard deviation, not its variance"),
-    ("aggregate_posterior", aggregate_variance_squared, "not by exp(v)^2"),
-    ("aggregate_posterior", aggregate_mean_of_logs, "Jensen"),
-    ("aggregate_posterior", aggregate_no_log_det, "log-determinant is missing"),
+    ("log_aggregate_posterior", aggregate_plain_exp, "Stay in log space"),
+    ("log_aggregate_posterior", aggregate_summed, "*average*"),
+    ("log_aggregate_posterior", aggregate_std_as_variance, "standard deviation, not its variance"),
+    ("log_aggregate_posterior", aggregate_variance_squared, "not by exp(v)^2"),
+    ("log_aggregate_posterior", aggregate_mean_of_logs, "Jensen"),
+    ("log_aggregate_posterior", aggregate_no_log_det, "log-determinant is missing"),
     ("active_units", active_units_std, "np.var, not np.std"),
     ("active_units", active_units_per_image, "variance of each *row*"),
     ("active_units", active_units_uncentred, "not centred"),
+    ("active_units", active_units_threshold_ignored, "ignores `threshold`"),
+    ("q_tau_update", q_tau_rate_first, "you returned (b, a); return (a, b)"),
 ]
-
-
-def test_every_exercise_has_a_right_answer_and_three_wrong_ones_here():
-    assert set(RIGHT) == set(exercises.EXERCISES)
-    for name in exercises.EXERCISES:
-        assert sum(w[0] == name for w in WRONG) >= 3, name
 
 
 @pytest.mark.parametrize("name", sorted(exercises.EXERCISES))
@@ -616,17 +619,10 @@ def test_an_unfinished_stub_is_told_to_start_without_an_exception(name, unfinish
     assert "not implemented yet" in feedback.message
 
 
-@pytest.mark.parametrize(("name", "answer", "words"), WRONG, ids=[f"{n}-{a.__name__}" for n, a, _ in WRONG])
-def test_a_plausible_wrong_answer_is_rejected_with_the_mistake_named(name, answer, words):
-    feedback = exercises.check(name, answer)
-    assert not feedback.passed
-    assert words in feedback.message, feedback.message
-
-
 def test_a_crash_in_the_students_code_is_reported_not_raised():
     def broken(X, weights, means, covariances):
         return X @ means                    # shapes do not match
-    feedback = exercises.check("e_step", broken)
+    feedback = exercises.check("responsibilities", broken)
     assert not feedback.passed and "raised ValueError" in feedback.message and "X @ means" in feedback.message
 
 
@@ -637,7 +633,8 @@ def test_an_unknown_wrong_answer_gets_the_input_where_it_is_furthest_off_and_the
 
 
 def test_a_wrong_shape_is_named():
-    feedback = exercises.check("e_step", lambda X, weights, means, covariances: np.full((len(weights), len(X)), 0.5))
+    feedback = exercises.check("responsibilities",
+                               lambda X, weights, means, covariances: np.full((len(weights), len(X)), 0.5))
     assert "expected shape (40, 3), got shape (3, 40)" in feedback.message
 
 
@@ -651,9 +648,31 @@ CATALOGUE = [(name, m) for name, ex in exercises.EXERCISES.items() for m in ex.m
 
 
 @pytest.mark.parametrize(("name", "mistake"), CATALOGUE, ids=[f"{n}-{m.answer.__name__}" for n, m in CATALOGUE])
-def test_every_catalogued_mistake_is_wrong_and_gets_its_own_hint(name, mistake):
+def test_every_catalogued_mistake_is_wrong_and_gets_its_own_hint_and_name(name, mistake):
     feedback = exercises.check(name, mistake.answer)
     assert not feedback.passed and mistake.hint in feedback.message
+    assert feedback.mistake == mistake.name == exercises.mistake_named_in(name, feedback.message)
+
+
+@pytest.mark.parametrize("name", sorted(exercises.EXERCISES))
+def test_each_mistake_has_a_short_name_of_its_own_and_no_hint_quotes_another(name):
+    mistakes = exercises.EXERCISES[name].mistakes
+    assert len({m.name for m in mistakes}) == len(mistakes) and all(0 < len(m.name) <= 40 for m in mistakes)
+    assert not [(a.name, b.name) for a in mistakes for b in mistakes if a is not b and a.hint in b.hint]
+
+
+def test_no_slip_is_named_for_an_unknown_mistake_or_a_right_answer():
+    unknown = exercises.check("iw_bound", lambda log_w, k: log_w.max(axis=1))
+    assert unknown.mistake is None and exercises.mistake_named_in("iw_bound", unknown.message) is None
+    assert exercises.check("iw_bound", iw_bound_right).mistake is None
+
+
+def test_the_readmes_exercise_table_is_the_catalogue():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = readme.split("### Exercises: which notebooks to open", 1)[1].split("\n\n", 2)[2].split("\n\n", 1)[0]
+    listed = re.findall(r"(\d\.\d) `(\w+)`", table)
+    catalogue = [(re.match(r"Exercise (\d\.\d), ", ex.title)[1], name) for name, ex in exercises.EXERCISES.items()]
+    assert listed == catalogue
 
 
 # ----------------------------------------------------------------------------- feedback that locates the bug
@@ -663,9 +682,13 @@ SHAPE = re.compile(r"expected shape (\(.*?\)), got shape (\(.*?\))")
 
 
 @pytest.mark.parametrize(("name", "answer", "words"), WRONG, ids=[f"{n}-{a.__name__}" for n, a, _ in WRONG])
-def test_a_wrong_answer_is_shown_where_its_numbers_differ_visibly(name, answer, words):
-    message = exercises.check(name, answer).message
-    assert "On the input '" in message, message
+def test_a_plausible_wrong_answer_is_rejected_named_and_shown_where_its_numbers_differ(name, answer, words):
+    feedback = exercises.check(name, answer)
+    message = feedback.message
+    assert not feedback.passed and words in message, message
+    if feedback.mistake == "outputs in another order":
+        return
+    assert "On the input '" in message or "Wrong on '" in message, message
     value, shape = VALUE.search(message), SHAPE.search(message)
     assert value or shape, message
     if value:
@@ -676,15 +699,44 @@ def test_a_wrong_answer_is_shown_where_its_numbers_differ_visibly(name, answer, 
         assert shape.group(1) != shape.group(2), message
 
 
+def test_an_answer_of_one_number_is_shown_on_every_input_right_and_wrong():
+    message = exercises.check("lower_bound", bound_no_entropy).message
+    assert "Wrong on '30 points, a random q': expected " in message
+    assert "Right on 'a hard (one-hot) q, with q = 0 in most cells'." in message     # no entropy there to miss
+
+
+def test_outputs_in_another_order_are_named_as_such_and_counted_as_a_slip():
+    feedback = exercises.check("q_tau_update", q_tau_rate_first)
+    assert feedback.mistake == "outputs in another order"
+    assert exercises.mistake_named_in("q_tau_update", feedback.message) == "outputs in another order"
+
+
+def test_a_slip_in_a_derivation_is_named_without_handing_over_the_result():
+    for mistake in exercises.EXERCISES["q_tau_update"].mistakes:
+        message = exercises.check("q_tau_update", mistake.answer).message
+        assert mistake.hint in message and not re.search(r"\b[ab] = |b gains", message), message
+
+
+def test_numpys_warnings_from_the_students_code_stay_inside_the_check_and_the_one_point_input_is_not_shown():
+    def m_step_with_np_cov(X, resp, reg_covar):             # np.cov's unbiased weighted covariance: not eq. 9
+        nk = resp.sum(axis=0)
+        covs = np.stack([np.cov(X.T, aweights=resp[:, k]) for k in range(len(nk))])
+        return nk / len(X), resp.T @ X / nk[:, None], covs + reg_covar * np.eye(X.shape[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        message = exercises.check("m_step_parameters", m_step_with_np_cov).message
+    assert "On the input '" in message and "a batch of one point" not in message.split("On the input")[1], message
+
+
 def test_a_missing_log_determinant_is_named_and_located():
-    message = exercises.check("e_step", e_step_no_log_det).message
+    message = exercises.check("responsibilities", e_step_no_log_det).message
     assert "log-determinant is missing" in message
     assert ("On the input 'a narrow and a wide component over the same points' (furthest off of the 3 inputs your "
             "answer gets wrong): at index (7, 1): expected 0.002817, got 0.5306") in message
 
 
 def test_an_m_step_slip_is_shown_on_the_input_where_it_is_obvious_not_the_first_failing_one():
-    message = exercises.check("m_step", m_step_no_floor).message
+    message = exercises.check("m_step_parameters", m_step_no_floor).message
     assert ("On the input 'a large covariance floor, reg_covar=0.5' (furthest off of the 3 inputs your answer gets "
             "wrong): output `covariances` at index (2, 1, 1): expected 3.303, got 2.803, |difference| 0.5") in message
 
@@ -697,15 +749,15 @@ def test_close_numbers_are_printed_with_enough_digits_to_differ():
 
 
 def test_a_nan_is_called_a_nan():
-    message = exercises.check("e_step", e_step_plain_exp).message
+    message = exercises.check("responsibilities", e_step_plain_exp).message
     assert "got nan" in message and "NaN or inf where the answer is finite" in message
 
 
 # ----------------------------------------------------------------------------- inputs changed in place
 
-IN_PLACE = [("m_step", m_step_in_place, "resp"), ("lower_bound", bound_in_place, "resp"),
+IN_PLACE = [("m_step_parameters", m_step_in_place, "resp"), ("lower_bound", bound_in_place, "resp"),
             ("elbo_monte_carlo", elbo_mc_in_place, "eps"), ("elbo_closed_form", elbo_cf_in_place, "x"),
-            ("iw_bound", iw_bound_in_place, "log_w"), ("aggregate_posterior", aggregate_in_place, "t_log_vars")]
+            ("iw_bound", iw_bound_in_place, "log_w"), ("log_aggregate_posterior", aggregate_in_place, "t_log_vars")]
 
 
 @pytest.mark.parametrize(("name", "answer", "argument"), IN_PLACE, ids=[a.__name__ for _, a, _ in IN_PLACE])
@@ -733,11 +785,12 @@ def test_a_wrong_answer_that_also_changes_its_input_gets_both():
 
 # ----------------------------------------------------------------------------- right answers in other forms
 
-OTHER_FORMS = [("e_step", e_step_renamed), ("e_step", e_step_list_of_rows), ("m_step", m_step_as_a_list),
-               ("m_step", m_step_course_type), ("q_tau_update", q_tau_course_type), ("q_tau_update", q_tau_one_array),
-               ("lower_bound", bound_with_a_loop), ("elbo_normal_gamma", elbo_0d_array),
+OTHER_FORMS = [("responsibilities", e_step_renamed), ("responsibilities", e_step_list_of_rows),
+               ("m_step_parameters", m_step_as_a_list), ("m_step_parameters", m_step_course_type),
+               ("q_tau_update", q_tau_course_type), ("q_tau_update", q_tau_one_array),
+               ("lower_bound", bound_with_a_loop), ("elbo", elbo_0d_array),
                ("elbo_closed_form", elbo_cf_loops), ("vae_loss", vae_loss_numpy), ("iw_bound", iw_bound_as_a_list),
-               ("aggregate_posterior", aggregate_as_a_list)]
+               ("log_aggregate_posterior", aggregate_as_a_list)]
 
 
 @pytest.mark.parametrize(("name", "answer"), OTHER_FORMS, ids=[a.__name__ for _, a in OTHER_FORMS])
@@ -754,7 +807,7 @@ def test_the_courses_tensorflow_result_passes():
 
 
 def test_a_wrong_number_of_parameters_is_one_plain_sentence():
-    message = exercises.check("e_step", lambda X, pi, mu: None).message
+    message = exercises.check("responsibilities", lambda X, pi, mu: None).message
     assert "your function's parameters are (X, pi, mu), but the check calls it with 4 arguments, in this order: " \
            "X, weights, means, covariances." in message
     assert "exercises.py" not in message
@@ -766,7 +819,8 @@ def test_an_output_that_is_not_numbers_is_said_so_not_reported_as_a_crash():
 
 
 def test_too_few_outputs_are_counted_by_name():
-    message = exercises.check("m_step", lambda X, resp, reg_covar: m_step_right(X, resp, reg_covar)[:2]).message
+    message = exercises.check("m_step_parameters",
+                              lambda X, resp, reg_covar: m_step_right(X, resp, reg_covar)[:2]).message
     assert "expected 3 outputs (weights, means, covariances), got 2" in message
 
 
@@ -774,30 +828,20 @@ def test_a_crash_inside_numpy_quotes_the_students_line():
     def broken(X, weights, means, covariances):
         precisions = np.linalg.inv(X)               # X is not square
         return precisions
-    message = exercises.check("e_step", broken).message
+    message = exercises.check("responsibilities", broken).message
     assert "raised LinAlgError" in message and "np.linalg.inv(X)" in message and "'40 points" in message
 
 
-# ----------------------------------------------------------------------------- the otter path, speed, the cases
+# ----------------------------------------------------------------------------- the otter path, the cases
 
 STUDENT_TESTS = Path(__file__).parents[1] / "notebooks" / "student" / "tests"
-FUNCTION_NAMES = {"e_step": "responsibilities", "m_step": "m_step_parameters", "lower_bound": "lower_bound",
-                  "q_tau_update": "q_tau_update",
-                  "elbo_normal_gamma": "elbo", "elbo_monte_carlo": "elbo_monte_carlo",
-                  "score_function": "score_function_gradient", "elbo_closed_form": "elbo_closed_form",
-                  "vae_loss": "vae_loss", "iw_bound": "iw_bound", "aggregate_posterior": "log_aggregate_posterior",
-                  "active_units": "active_units"}
 
 
 def _otter_results(name: str, answer) -> list:
     from otter.test_files import ExceptionTestFile
     test_file = ExceptionTestFile.from_file(str(STUDENT_TESTS / f"{name}.py"))
-    test_file.run({FUNCTION_NAMES[name]: answer})
+    test_file.run({name: answer})     # the exercise's name is the function's
     return test_file.test_case_results
-
-
-def test_every_exercise_is_tried_through_otter():
-    assert set(FUNCTION_NAMES) == set(exercises.EXERCISES)
 
 
 def _otter_message(name: str, answer) -> tuple[bool, str]:
@@ -806,7 +850,7 @@ def _otter_message(name: str, answer) -> tuple[bool, str]:
     return all(result.passed for result in results), "\n".join(result.message or "" for result in results)
 
 
-@pytest.mark.parametrize("name", sorted(FUNCTION_NAMES))
+@pytest.mark.parametrize("name", sorted(exercises.EXERCISES))
 def test_otter_passes_a_right_answer_and_tells_a_stub_to_start(name):
     passed, _ = _otter_message(name, RIGHT[name])
     assert passed
@@ -814,31 +858,10 @@ def test_otter_passes_a_right_answer_and_tells_a_stub_to_start(name):
     assert not passed and "not implemented yet" in message, message
 
 
-@pytest.mark.parametrize(("name", "answer", "words"), WRONG, ids=[f"{n}-{a.__name__}" for n, a, _ in WRONG])
-def test_otter_rejects_a_wrong_answer_with_the_feedback_that_locates_it(name, answer, words):
-    passed, message = _otter_message(name, answer)
-    assert not passed
-    assert words in message and exercises.check(name, answer).message in message, message
-
-
-@pytest.mark.parametrize(("name", "answer", "argument"), IN_PLACE, ids=[a.__name__ for _, a, _ in IN_PLACE])
-def test_otter_rejects_an_in_place_answer(name, answer, argument):
-    passed, message = _otter_message(name, answer)
-    assert not passed and f"changed its input `{argument}` in place" in message, message
-
-
-@pytest.mark.parametrize(("name", "answer"), OTHER_FORMS, ids=[a.__name__ for _, a in OTHER_FORMS])
-def test_otter_accepts_a_right_answer_in_another_form(name, answer):
-    passed, message = _otter_message(name, answer)
-    assert passed, message
-
-
-@pytest.mark.parametrize("name", sorted(exercises.EXERCISES))
-def test_a_check_takes_under_two_seconds(name):
-    exercises.check(name, RIGHT[name])                          # imports (TensorFlow for notebook 03) once
-    start = time.perf_counter()
-    exercises.check(name, next(answer for n, answer, _ in WRONG if n == name))
-    assert time.perf_counter() - start < 2.0
+def test_otter_shows_the_checks_feedback_and_the_slip_is_found_in_it():
+    passed, message = _otter_message("responsibilities", e_step_no_log_det)
+    assert not passed and exercises.check("responsibilities", e_step_no_log_det).message in message, message
+    assert exercises.mistake_named_in("responsibilities", message) == "no log-determinant"
 
 
 @pytest.mark.parametrize("name", sorted(exercises.EXERCISES))
@@ -855,7 +878,7 @@ def test_a_passing_function_with_several_outputs_is_used_in_the_form_the_check_r
     def m_step_as_a_dict(X, resp, reg_covar):
         return dict(zip(("weights", "means", "covariances"), m_step_right(X, resp, reg_covar), strict=True))
 
-    used = exercises.student_or_course("m_step", m_step_as_a_dict)
+    used = exercises.student_or_course("m_step_parameters", m_step_as_a_dict)
     X, resp = np.random.default_rng(0).normal(size=(20, 2)), np.random.default_rng(1).dirichlet(np.ones(3), size=20)
     weights, means, covariances = used(X, resp, 1e-6)            # a tuple of arrays, as gmm.run_em unpacks it
     assert np.allclose(covariances, gmm.m_step(X, resp).covariances)
@@ -863,7 +886,7 @@ def test_a_passing_function_with_several_outputs_is_used_in_the_form_the_check_r
 
 
 def test_a_function_name_reused_for_a_value_is_said_so():
-    message = exercises.check("elbo_normal_gamma", -0.94).message
+    message = exercises.check("elbo", -0.94).message
     assert "given a float, not a function" in message and "raised" not in message
 
 

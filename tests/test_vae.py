@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from helpers import data, distributions, train, vae, vae_evaluation
+from helpers.backend import keras
 
-keras = vae.keras
 SHIPPED = vae.shipped_weights("mnist")
 
 

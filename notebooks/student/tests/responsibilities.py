@@ -2,11 +2,11 @@ from otter.test_files import test_case
 
 OK_FORMAT = False
 
-name = "m_step"
+name = "responsibilities"
 points = 1
 
 @test_case(points=None, hidden=False)
-def test_m_step(m_step_parameters):
+def test_responsibilities(responsibilities):
     from helpers import exercises
-    exercises.assert_correct('m_step', m_step_parameters)
+    exercises.assert_correct('responsibilities', responsibilities)
 

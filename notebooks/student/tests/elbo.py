@@ -2,11 +2,11 @@ from otter.test_files import test_case
 
 OK_FORMAT = False
 
-name = "e_step"
+name = "elbo"
 points = 1
 
 @test_case(points=None, hidden=False)
-def test_e_step(responsibilities):
+def test_elbo(elbo):
     from helpers import exercises
-    exercises.assert_correct('e_step', responsibilities)
+    exercises.assert_correct('elbo', elbo)
 
