@@ -243,17 +243,16 @@ def discussion(text: str) -> dict[str, str]:
 
 
 def slips(number: int, per_exercise: int = 3) -> str:
-    """The most likely slips of the notebook's exercises, from the exercise catalogue (first mistakes first)."""
+    """The most likely slips of notebook ``number``'s exercises, from the exercise catalogue: each exercise's first
+    mistakes, by the name the checks give them, with the hint a student gets."""
     from helpers.exercises import EXERCISES
 
     lines = []
-    for key, exercise in EXERCISES.items():
+    for name, exercise in EXERCISES.items():
         if not re.match(rf"Exercise {number}\.\d", exercise.title):
             continue
-        lines.append(f"* **{exercise.title}** (`{exercise.signature.split('(')[0]}`, catalogue key `{key}`):")
-        for mistake in exercise.mistakes[:per_exercise]:
-            label = getattr(mistake, "name", "")
-            lines.append(f"  * {f'*{label}*: ' if label else ''}{mistake.hint}")
+        lines.append(f"* **{exercise.title}**, `{name}`:")
+        lines += [f"  * *{mistake.name}*: {mistake.hint}" for mistake in exercise.mistakes[:per_exercise]]
     return "\n".join(lines) if lines else "No exercise in this notebook."
 
 

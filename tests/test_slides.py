@@ -145,8 +145,9 @@ def test_the_guide_has_a_plan_questions_demos_and_the_catalogues_slips_for_every
             assert f"### {heading}" in part, (path.name, heading)
         assert part.count("* **Q.**") >= 2 and part.count("*Answer.*") >= 2, path.name
         assert f'href="slides/{path.stem}.html"' in part
-    for exercise in EXERCISES.values():
-        assert exercise.title in guide and exercise.mistakes[0].hint in guide, exercise.title
+    for name, exercise in EXERCISES.items():
+        assert exercise.title in guide and f"`{name}`" in guide, exercise.title
+        assert f"*{exercise.mistakes[0].name}*: {exercise.mistakes[0].hint}" in guide, exercise.title
     assert "em_stepper" in guide and "latent_explorer" in guide and "./course.sh present explorer" in guide
 
 
