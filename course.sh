@@ -12,7 +12,7 @@
 #   ./course.sh bench      run every benchmark in benchmarks/ with its defaults
 #   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer) with its own options
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
-#   ./course.sh present NN open notebook NN (01-06) in JupyterLab as a live slideshow (RISE): code runs on the slides
+#   ./course.sh present NN open notebook NN (01-06) in JupyterLab with its live slideshow beside it (RISE)
 #   ./course.sh present explorer  open notebook 05's latent explorer as a code-free Voila app
 #   ./course.sh book       build the course website into _build/html (Sphinx, offline, nothing executed)
 set -euo pipefail
@@ -134,8 +134,16 @@ case "$cmd" in
         setup
         as_root=()
         [ "$(id -u)" = 0 ] && as_root=(--allow-root)
-        # RISE's own page for the notebook: the slideshow starts at once, every cell live (Esc leaves it)
-        exec "$VENV/bin/jupyter" lab notebooks/ "${as_root[@]}" --LabApp.default_url="/rise/$notebook" "$@" ;;
+        # JupyterLab on the notebook with RISE set to open the slideshow beside it at once (these settings are used
+        # only here, not by ./course.sh lab). The slides share the notebook's kernel, so Run All in the notebook
+        # first: RISE never runs the cells a slideshow skips (the exercises' solutions).
+        settings=$VENV/present-settings/jupyterlab-rise
+        mkdir -p "$settings"
+        echo '{"autolaunch": true}' > "$settings/plugin.jupyterlab-settings"
+        echo "course: presenting $notebook: in the notebook on the left, Run > Run All Cells; then reload the slides on"
+        echo "        the right (their toolbar's reload button) and present (full screen: its first button; Alt+R reopens)."
+        exec "$VENV/bin/jupyter" lab notebooks/ "${as_root[@]}" --LabApp.default_url="/lab/tree/$notebook" \
+            --LabApp.user_settings_dir="$VENV/present-settings" "$@" ;;
     book)
         setup
         exec "$PY" scripts/build_book.py "$@" ;;

@@ -267,7 +267,8 @@ def lecture_table(nb) -> str:
     rows += [f"| {s.minutes} | {s.title} |" for s in plan.live]
     rows += [f"| {s.minutes} | Your turn: {s.title} |" for s in plan.your_turn]
     rows.append("| 5 | Questions and discussion (below) |")
-    own = "".join(f"* {s.title} ({s.minutes} min{'; exercises: ' + '; '.join(s.exercises) if s.exercises else ''})\n"
+    own = "".join(f"* {s.title} ({s.minutes} min)"
+                  + (f"; its exercises: {'; '.join(s.exercises)}" if s.exercises and s.kind == "talk" else "") + "\n"
                   for s in plan.own_time)
     inside = [e for s in plan.live for e in s.exercises]
     homework = f"* and the exercises inside the sections presented: {'; '.join(inside)}\n" if inside else ""
@@ -278,8 +279,8 @@ def demos(nb, stem: str) -> str:
     found = [(s.title, d) for s in slides.sections(nb) for d in s.demos]
     if not found:
         return "None: the slides' figures are the demo."
-    return "\n".join(f"* {title}: `{demo}` — run it on its slide (`./course.sh present {stem[:2]}`, then run the "
-                     "cells above it with Shift+Enter)" for title, demo in found)
+    return "\n".join(f"* {title}: `{demo}` (`./course.sh present {stem[:2]}`, Run All, then on its slide; the "
+                     "notebook beside the slides runs it too)" for title, demo in found)
 
 
 def instructors_guide(paths: list[Path], root: Path = ROOT) -> str:
@@ -293,7 +294,8 @@ def instructors_guide(paths: list[Path], root: Path = ROOT) -> str:
              "Each notebook is a lecture and a lab. The plans below present a notebook's ideas in a 50-minute "
              "lecture, in the notebook's order and with the times its sections state, and leave the exercises and "
              "the 'Try it' section to the students' own time. Present with the live slides "
-             "(`./course.sh present NN`: JupyterLab with RISE, code runs on the slide; Esc leaves the slideshow) "
+             "(`./course.sh present NN`: JupyterLab with the notebook and its RISE slideshow side by side, on one "
+             "kernel; Run All in the notebook first, since a slideshow never runs the cells it skips) "
              "or with the static slides linked below (any browser, no Python; S opens the speaker notes). "
              "`./course.sh present explorer` opens notebook 05's latent explorer alone, without code (Voila): use "
              "it when the class explores the latent space rather than reads the notebook.\n"]
