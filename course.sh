@@ -62,6 +62,7 @@ setup() {
 # installed into book/slides/node_modules (git-ignored). Without npm the rest of the course works; the book says so.
 slides_setup() {
     local lock=book/slides/package-lock.json stamp=book/slides/node_modules/.course-installed want
+    [ -f "$lock" ] || return 0          # a copy of the course without its website
     want=$(sha256sum < "$lock")
     [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
     if ! command -v npm >/dev/null; then

@@ -237,6 +237,8 @@ def test_notebook_05_as_a_live_rise_slideshow_advances_and_its_explorer_moves(br
     the explorer's slide shows the explorer, and its slider, moved there, redraws the digit."""
     url, token = jupyter_server
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    elsewhere = []          # the slideshow's theme must not fetch fonts from Google (RISE's default theme does)
+    page.on("request", lambda r: r.url.startswith("http") and "127.0.0.1" not in r.url and elsewhere.append(r.url))
     accept_kernel_dialogs(page)
     try:
         page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}", timeout=PAGE_LOAD_MS)
@@ -260,6 +262,7 @@ def test_notebook_05_as_a_live_rise_slideshow_advances_and_its_explorer_moves(br
         output = frame.locator(".reveal section.present .jp-OutputArea-output img").first
         output.wait_for(state="visible", timeout=REDRAW_MS)          # the explorer, or at least its still picture
         page.screenshot(path=str(ARTIFACTS / "notebook05-rise-explorer.png"))
+        assert not [u for u in elsewhere if "fonts.g" in u], elsewhere
         if frame.locator(".reveal section.present .widget-slider").count() == 0:
             pytest.xfail("jupyterlab-rise 0.43.1's slideshow cannot load the widget manager (console: 'Shared module "
                          "@jupyterlab/console doesn't exist in shared scope default'): the explorer shows its still "
