@@ -263,20 +263,22 @@ def readme_sections(root: Path) -> set[str]:
 
 def lecture_table(nb) -> str:
     plan = slides.lecture_plan(nb)
-    rows = ["| Minutes | In class |", "|---:|:---|"]
-    rows += [f"| {s.minutes} | {s.title} |" for s in plan.live]
-    rows += [f"| {s.minutes} | Your turn: {s.title} |" for s in plan.your_turn]
-    rows.append("| 5 | Questions and discussion (below) |")
+    rows = [f"* **{s.minutes} min**: {s.title}" for s in plan.live]      # a list, not a table: it wraps on a phone
+    rows += [f"* **{s.minutes} min**: your turn, {s.title}" for s in plan.your_turn]
+    rows.append("* **5 min**: questions and discussion (below)")
     own = "".join(f"* {s.title} ({s.minutes} min)"
                   + (f"; its exercises: {'; '.join(s.exercises)}" if s.exercises and s.kind == "talk" else "") + "\n"
                   for s in plan.own_time)
     inside = [e for s in plan.live for e in s.exercises]
     homework = f"* and the exercises inside the sections presented: {'; '.join(inside)}\n" if inside else ""
-    return "\n".join(rows) + f"\n\n{plan.minutes + 5} minutes in all. For the students' own time:\n\n" + own + homework
+    total = f"{plan.minutes + 5} minutes in all. For the students' own time:"
+    return "In class:\n\n" + "\n".join(rows) + f"\n\n{total}\n\n" + own + homework
 
 
 def demos(nb, stem: str) -> str:
     found = [(s.title, d) for s in slides.sections(nb) for d in s.demos]
+    found += [(s.title, "the cell runs in class") for s in slides.sections(nb)
+              if not s.demos and re.search(r"\blive\b", s.title, re.I)]          # "6. Training live"
     if not found:
         return "None: the slides' figures are the demo."
     return "\n".join(f"* {title}: `{demo}` (`./course.sh present {stem[:2]}`, Run All, then on its slide; the "
