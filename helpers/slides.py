@@ -109,16 +109,16 @@ def _markdown_cell(source: str, kind: str):
     return nbformat.v4.new_markdown_cell(source, metadata={"slideshow": {"slide_type": kind}})
 
 
-def split_markdown(cell) -> list:
+def split_markdown(cell, section_minutes: int | None = None) -> list:
     """One markdown cell as slide cells: pages of a projector's height, the first of the cell's own type and the
     others subslides; within a page, each displayed equation after the first text a fragment (a derivation step
-    by step); folded answers as speaker notes."""
+    by step); folded answers as speaker notes. ``section_minutes``: the time of the section the cell is in."""
     kind = slide_type(cell)
     if kind in ("skip", "notes"):
         text, notes = unfold(cell.source)
         return [_markdown_cell(text.strip() + "".join(f"\n\n{n}" for n in notes), kind)]
     text, notes = unfold(cell.source)
-    prefix = your_turn(cell)
+    prefix = your_turn(cell, section_minutes)
     cells = []
     for n, page in enumerate(pages(prefix + text)):
         cells.append(_markdown_cell("", kind if n == 0 else "subslide"))
@@ -132,12 +132,15 @@ def split_markdown(cell) -> list:
     return [c for c in cells if c.source.strip()]
 
 
-def your_turn(cell) -> str:
-    """An exercise prompt's banner: 'Your turn · N min' (N from the prompt's heading, if it says)."""
+def your_turn(cell, section_minutes: int | None = None) -> str:
+    """An exercise prompt's banner: 'Your turn · N min', N from the prompt's heading, or else the time of the section
+    it belongs to."""
     if "exercise-prompt" not in cell.metadata.get("tags", []):
         return ""
     minutes = MINUTES.search(cell.source.split("\n")[0])
-    return f"<p class=\"your-turn\">Your turn{f' · {minutes.group(1)} min' if minutes else ''}</p>\n\n"
+    when = f" · {minutes.group(1)} min" if minutes else \
+        f" · within the section's {section_minutes} min" if section_minutes else ""
+    return f'<p class="your-turn">Your turn{when}</p>\n\n'
 
 
 def slide_code(cell):
@@ -163,12 +166,15 @@ def slides_notebook(nb) -> nbformat.NotebookNode:
     derivations step by step, code as :func:`slide_code` shows it, no widget state (nothing to fetch from a CDN)."""
     result = copy.deepcopy(nb)
     result.metadata.pop("widgets", None)
-    cells = []
+    cells, minutes = [], None
     for cell in nb.cells:
+        if cell.cell_type == "markdown" and "exercise-prompt" not in cell.metadata.get("tags", []):
+            timed = [int(m.group("minutes")) for m in TIMED.finditer(cell.source)]
+            minutes = timed[-1] if timed else minutes
         if slide_type(cell) == "skip":
             continue
         if cell.cell_type == "markdown":
-            cells.extend(split_markdown(cell))
+            cells.extend(split_markdown(cell, minutes))
         elif cell.cell_type == "code":
             cells.append(slide_code(cell))
     if cells:

@@ -104,6 +104,8 @@ def test_an_exercise_prompt_says_your_turn_with_its_time():
     cells = slides.split_markdown(md("### Exercise 9.1 — a thing · 15 min\n\nWrite `f`.", "slide",
                                      ["exercise-prompt"]))
     assert cells[0].source.startswith('<p class="your-turn">Your turn · 15 min</p>')
+    untimed = slides.split_markdown(md("**Exercise 9.2 — b.** Write `g`.", "slide", ["exercise-prompt"]), 30)
+    assert untimed[0].source.startswith('<p class="your-turn">Your turn · within the section\'s 30 min</p>')
 
 
 def test_a_slides_notebook_drops_skipped_cells_hides_long_code_and_cuts_long_output():
