@@ -3,8 +3,8 @@
 * nbval ignores stderr (TensorFlow's start-up notices), HTML reprs and widget views.
 * Notebook kernels run in a scratch copy of their folder, so nothing a notebook writes while it runs
   (otter-grader's .OTTER_LOG, say) lands in notebooks/.
-* The longest files start first (the browser test, notebooks 05 to 01, course and student, then the
-  unit tests that train or run otter), so that the two pytest-xdist workers of ``./course.sh test``
+* The longest files start first (the browser test and the hub test, notebooks 05 to 01, course and student,
+  then the unit tests that train or run otter), so that the two pytest-xdist workers of ``./course.sh test``
   (``--dist loadfile --no-loadscope-reorder``) finish together. Each file stays on one worker.
 """
 
@@ -21,7 +21,8 @@ from helpers.notebooks import course_notebooks
 
 ROOT = Path(__file__).resolve().parent
 COURSE_DIR, STUDENT_DIR = ROOT / "notebooks", ROOT / "notebooks" / "student"
-SLOW_TEST_FILES = ["test_browser.py", "test_vae.py", "test_student_notebooks.py"]
+FIRST_TEST_FILES = ["test_browser.py", "test_hub.py"]     # a few minutes each, before the notebooks
+SLOW_TEST_FILES = ["test_grade_class.py", "test_vae.py", "test_student_notebooks.py"]
 
 
 def pytest_collectstart(collector):
@@ -62,9 +63,37 @@ def _start_order() -> list[Path]:
     course, student = course_notebooks(COURSE_DIR)[::-1], course_notebooks(STUDENT_DIR)[::-1]
     notebooks = [p for pair in zip(course, student, strict=False) for p in pair]
     notebooks += [p for p in course + student if p not in notebooks]
-    return [ROOT / "tests" / SLOW_TEST_FILES[0], *notebooks, *(ROOT / "tests" / name for name in SLOW_TEST_FILES[1:])]
+    tests = ROOT / "tests"
+    return [*(tests / name for name in FIRST_TEST_FILES), *notebooks, *(tests / name for name in SLOW_TEST_FILES)]
+
+
+# ----------------------------------------------------------------------------- the quick tier
+
+NOT_QUICK = {   # test files left out by --quick, and why
+    "test_browser.py": "drives Chromium", "test_book.py": "builds the website and drives Chromium",
+    "test_slides.py": "builds the slides and drives Chromium", "test_hub.py": "starts a JupyterHub",
+    "test_grade_class.py": "grades notebooks with otter run", "test_student_notebooks.py": "runs otter assign",
+    "test_train.py": "trains", "test_vae.py": "trains and evaluates on MNIST",
+    "test_beyond.py": "evaluates trained models on MNIST", "test_course_script.py": "runs the set-up",
+}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--quick", action="store_true",
+                     help="the quick tier: unit tests only, without " + "; ".join(
+                         f"{name} ({why})" for name, why in NOT_QUICK.items()) + ", and no notebooks")
+
+
+def _quick_selection(config, items):
+    if not config.getoption("quick"):
+        return items
+    kept = [item for item in items if Path(item.path).suffix == ".py" and Path(item.path).name not in NOT_QUICK]
+    kept_ids = {id(item) for item in kept}
+    config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept_ids])
+    return kept
 
 
 def pytest_collection_modifyitems(session, config, items):
+    items[:] = _quick_selection(config, items)
     rank = {path: i for i, path in enumerate(_start_order())}
     items.sort(key=lambda item: rank.get(Path(item.path).resolve(), len(rank)))    # stable: keeps cells in order

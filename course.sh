@@ -5,17 +5,23 @@
 #
 #   ./course.sh lab        set up, then open JupyterLab on notebooks/
 #   ./course.sh test       set up, then lint and run the whole test suite in fast mode, on two workers
+#   ./course.sh test --quick   lint and the unit tests only (no notebooks, browsers, otter, hub or training)
 #                          (pytest options go after it, e.g. ./course.sh test -n 0 -k gmm for one process)
 #   ./course.sh setup      only the set-up
 #   ./course.sh notebooks  re-execute every notebook in full mode, in a fresh kernel, in place
-#   ./course.sh student    regenerate the student notebooks (blanks + otter checks) in notebooks/student/
+#   ./course.sh student    regenerate the student notebooks (blanks + otter checks) in notebooks/student/,
+#                          and otter's autograder zip of each in build/autograder/
+#   ./course.sh grade SUBMISSIONS... [--out DIR] [--jobs N] [--timeout SECONDS] [--full]
+#                          grade a class with otter run: grades.csv, feedback/, slips.csv, slips.png in DIR
 #   ./course.sh bench      run every benchmark in benchmarks/ with its defaults
-#   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer) with its own options
+#   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer, grade) with its own options
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
 #   ./course.sh present NN open notebook NN (01-06) in JupyterLab with its live slideshow beside it (RISE)
 #   ./course.sh present explorer  open notebook 05's latent explorer as a code-free Voila app
 #   ./course.sh book       build the course website into _build/html (Sphinx, offline, nothing executed)
+#   ./course.sh hub-links HUB_URL [REPO_URL] [BRANCH]  print one nbgitpuller link per student notebook (hub/)
 set -euo pipefail
+CALLER_DIR=$PWD     # ./course.sh grade reads its paths from where it was called
 cd "$(dirname "$0")"
 
 PYTHON=${PYTHON:-python3}
@@ -55,7 +61,23 @@ setup() {
         echo "$want" > "$stamp"
     fi
     "$PY" -m helpers.data fetch mnist
+    setup_hub_proxy
     slides_setup
+}
+
+setup_hub_proxy() {  # JupyterHub's proxy for tests/test_hub.py, pinned by hub/proxy/package-lock.json (npm ci)
+    [ -f hub/proxy/package-lock.json ] || return 0
+    command -v npm >/dev/null || return 0     # without Node.js the hub test says loudly that it is skipped
+    local stamp=hub/proxy/node_modules/.course-installed want
+    want=$(sha256sum < hub/proxy/package-lock.json)
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        echo "course: installing JupyterHub's proxy (npm's configurable-http-proxy) into hub/proxy ..."
+        if npm ci --prefix hub/proxy --no-audit --no-fund --loglevel=error; then
+            echo "$want" > "$stamp"
+        else
+            echo "course: WARNING: npm could not install configurable-http-proxy: tests/test_hub.py will be skipped." >&2
+        fi
+    fi
 }
 
 # reveal.js and require.js for the website's static slides: npm packages pinned in book/slides/package-lock.json,
@@ -95,10 +117,20 @@ case "$cmd" in
         setup
         export EM2VAE_FAST=1
         "$VENV/bin/ruff" check helpers tests notebooks benchmarks scripts conftest.py
+        # What to collect: everything (tests and notebooks); with --quick only tests/, where conftest.py leaves out
+        # notebooks, browsers, otter, hubs and training; and only the paths named, when some are (tests/test_gmm.py).
+        targets=(tests notebooks)
+        for arg in "$@"; do
+            case "$arg" in
+                --quick) targets=(tests) ;;
+                -*) ;;
+                *) if [ -e "${arg%%::*}" ]; then targets=(); break; fi ;;
+            esac
+        done
         # Two workers (pytest-xdist); --dist loadfile keeps each test file and each notebook (its cells share
         # one kernel) on one worker, started in conftest.py's order (the longest first). -rs prints why anything
         # was skipped, e.g. the browser test without Chromium.
-        exec "$PY" -m pytest tests notebooks --nbval-lax --nbval-current-env \
+        exec "$PY" -m pytest "${targets[@]}" --nbval-lax --nbval-current-env \
             --nbval-cell-timeout=600 -n 2 --dist loadfile --no-loadscope-reorder -rs "$@" ;;
     notebooks)
         setup
@@ -107,6 +139,11 @@ case "$cmd" in
     student)
         setup
         exec "$PY" scripts/make_student_notebooks.py "$@" ;;
+    grade)
+        setup
+        project=$PWD
+        cd "$CALLER_DIR"
+        exec "$project/$PY" -m helpers.grade_class "$@" ;;
     bench)
         setup
         if [ $# -eq 0 ]; then
@@ -148,7 +185,11 @@ case "$cmd" in
     book)
         setup
         exec "$PY" scripts/build_book.py "$@" ;;
+    hub-links)
+        # needs only Python's standard library and this checkout: no set-up
+        check_python "$PYTHON" "PYTHON"
+        exec "$PYTHON" -m hub.links "$@" ;;
     *)
-        echo "usage: ./course.sh [lab|test|setup|notebooks|student|bench|train|present|book]" >&2
+        echo "usage: ./course.sh [lab|test|setup|notebooks|student|grade|bench|train|present|book|hub-links]" >&2
         exit 2 ;;
 esac

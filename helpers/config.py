@@ -83,5 +83,6 @@ def sizes() -> Sizes:
 def describe_mode() -> str:
     """A one-line description of the mode, for the top of each notebook."""
     if fast_mode():
-        return f"FAST mode ({FAST_ENV}=1): small sizes for CI; unset {FAST_ENV} for the full run."
+        return (f"FAST mode ({FAST_ENV}=1): small data and few iterations, so each cell runs in seconds and the "
+                f"printed numbers differ from the text's; unset {FAST_ENV} for the full run.")
     return f"FULL mode: the course's full sizes (set {FAST_ENV}=1 for a quick check)."

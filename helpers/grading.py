@@ -59,7 +59,8 @@ class Mistake:
 class Exercise:
     """A function for the student to write, its reference, the inputs to try and the known mistakes.
 
-    ``outputs`` names the outputs when the reference returns several: the feedback names them, and a
+    ``name`` is the name of the function the student writes: the catalogue's key, the otter question's name and
+    the notebook's. ``outputs`` names the outputs when the reference returns several: the feedback names them, and a
     student who returns the course's own result type (``gmm.GMMParams``, ``meanfield.NormalGammaFactors``)
     has them read from its attributes.
     """

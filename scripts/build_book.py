@@ -12,7 +12,8 @@ changed. They are copied into DIR/source and turned into book pages on the way:
 * a widget output with no static picture (the progress bar) gets a sentence instead of its raw repr;
   the widgets that have one (``widgets.display_with_fallback``) show their PNG, see book/conf.py.
 
-The landing page is book/index.md with its two placeholders filled from the notebooks themselves: each
+The pages in ``REFERENCE_PAGES`` (book/course-text.md: the course text and its equations) follow the notebooks in
+the sidebar. The landing page is book/index.md with its two placeholders filled from the notebooks themselves: each
 notebook's title, time and learning objectives come from its first markdown cell, and the student notebooks
 (``notebooks/student/``) become downloads. book/conf.py holds the Sphinx settings and the launch buttons' one
 setting, the public repository URL.
@@ -46,6 +47,7 @@ from helpers.notebooks import course_notebooks
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 SOLUTION_TAG, HIDE_TAG = "exercise-solution", "hide-input"
+REFERENCE_PAGES = ["course-text"]     # book/<name>.md, listed after the notebooks: the course text's equations
 # whole-line markers for the tools, not for readers: otter-grader's and nbval's
 MARKER_LINE = re.compile(r"^[ \t]*#[ \t]*(?:(?:BEGIN|END)[ \t]+(?:SOLUTION|QUESTION|TESTS|PROMPT)\b|NBVAL_\w+)"
                          r"[^\n]*\n?", re.M)
@@ -176,9 +178,12 @@ def stage(source: Path, root: Path = ROOT) -> list[NotebookSummary]:
     index = index.replace("{{ student_downloads }}", student_downloads([p.name for p in students]))
     toctree = "\n".join(s.page for s in summaries)
     index += f"\n```{{toctree}}\n:hidden:\n:caption: Notebooks\n\n{toctree}\n```\n"
+    index += "\n```{toctree}\n:hidden:\n:caption: Reference\n\n" + "\n".join(REFERENCE_PAGES) + "\n```\n"
     index += "\n```{toctree}\n:hidden:\n:caption: Teaching\n\ninstructors\n```\n"
     (source / "index.md").write_text(index)
     (source / "instructors.md").write_text(instructors_guide(course_notebooks(root / "notebooks"), root))
+    for page in REFERENCE_PAGES:
+        shutil.copy2(BOOK / f"{page}.md", source / f"{page}.md")
     return summaries
 
 

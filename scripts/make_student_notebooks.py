@@ -1,7 +1,8 @@
 """Generate the student notebooks (blanks to fill in, otter-grader checks) from the complete course notebooks.
 
-Usage: python scripts/make_student_notebooks.py [--out DIR]      (default: notebooks/student; DIR is emptied
-first, so a folder holding the source notebooks, or anything else than student notebooks, is refused)
+Usage: python scripts/make_student_notebooks.py [--out DIR] [--autograders DIR]   (default: notebooks/student; DIR is
+emptied first, so a folder holding the source notebooks, or anything else than student notebooks, is refused; the
+autograder zips, one per notebook, go to build/autograder/: see helpers/autograder.py)
 Run through ``./course.sh student``. The complete, executed notebooks in notebooks/ stay the one
 source: an exercise there is three cells tagged ``exercise-prompt``, ``exercise-solution`` (the code
 between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` is the answer) and ``exercise-check`` (a call of
@@ -24,6 +25,8 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.autograder import AUTOGRADER_DIR
+from helpers.autograder import build as build_autograders
 from helpers.notebooks import PATTERN, PROJECT_ROOT, STUDENT_DIR, course_notebooks
 
 ROOT = PROJECT_ROOT
@@ -40,6 +43,7 @@ tests:
   ok_format: false
 """
 CHECK_CALL = re.compile(r'exercises\.check\("(?P<name>\w+)", (?P<function>\w+)\)')
+GRADER_CHECK = re.compile(r'grader\.check\("(?P<name>\w+)"\)')
 BANNER = "\n".join([
     "**Your copy of this notebook.** Work through it from top to bottom. Where a cell says `...`, write the function "
     "it asks for and run that cell, then run the `grader.check` cell under it: it tries your function on several "
@@ -50,7 +54,21 @@ BANNER = "\n".join([
     "and numbers come from your code. Until then they use the course's own function and print one line saying so, so "
     "you can always run on.",
     "* **Solutions**, for after you have tried: the complete notebook `../{source}`, one folder up from this one, and "
-    "the \"Show the solution\" boxes of the course website."])
+    "the \"Show the solution\" boxes of the course website.",
+    "* **Handing it in:** when you are done, save the notebook (Ctrl+S), write your name or student id in the last "
+    "cell and run it: it saves `{stem}_<your id>.zip` next to this notebook (the notebook and the results of your "
+    "checks). Hand in that zip, or this `.ipynb` itself if your course asks for it. Your grade comes from running your "
+    "notebook again from top to bottom, so check that it does (Kernel > Restart Kernel and Run All Cells)."])
+HAND_IN = ("## Hand in\n\nSave this notebook first (Ctrl+S). Then write your name or student id between the quotes and "
+           "run the cell: it saves `{stem}_<your id>.zip`, this notebook with the results of its checks, next to the "
+           "notebook, and shows a link to download it. Hand in that zip.")
+EXPORT = """import re
+
+student_id = ""       # your name or student id, e.g. "ada_lovelace": letters, digits, _ . - and no spaces
+if re.fullmatch(r"[\\w.-]+", student_id):
+    grader.export(export_path=f"{stem}_{{student_id}}.zip", pdf=False)
+else:
+    print("Write your name or student id between the quotes above, then run this cell again.")"""
 
 
 
@@ -63,10 +81,17 @@ def _test_cell(check: str) -> nbformat.NotebookNode:
     if match is None:
         raise ValueError(f"an exercise-check cell must call exercises.check(name, function), got: {check!r}")
     name, function = match["name"], match["function"]
+    if name != function:
+        raise ValueError(f"exercise {name!r} checks a function named {function!r}: an exercise is named like the "
+                         f"function the student writes")
     return nbformat.v4.new_code_cell(
         f"def test_{name}({function}):\n"
-        f"    from helpers import exercises\n"
-        f"    exercises.assert_correct({name!r}, {function})\n\n\n"
+        f"    import importlib\n"
+        f"    import sys\n"
+        f"    # the course's checks imported afresh: the notebook may have redefined exercises.check to always pass\n"
+        f"    for module in [m for m in sys.modules if m == 'helpers.grading' or m.startswith('helpers.exercises')]:\n"
+        f"        del sys.modules[module]\n"
+        f"    importlib.import_module('helpers.exercises').assert_correct({name!r}, {function})\n\n\n"
         f"test_{name}({function})")
 
 
@@ -92,19 +117,35 @@ def otter_master(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return master
 
 
+def _with_the_checks_feedback(source: str) -> str:
+    """otter's check cell, then the course's check of the same function, whose feedback the cell shows: what was
+    tried, "not implemented yet" for an untouched stub, never otter's report of a failed test line."""
+    match = GRADER_CHECK.fullmatch(source.strip())
+    if match is None:
+        return source
+    name = match["name"]                # the exercise's name is the name of the student's function
+    return f'grader.check("{name}")  # otter-grader records the check\nexercises.check("{name}", {name})'
+
+
 def tidy(student: nbformat.NotebookNode, source_name: str) -> nbformat.NotebookNode:
-    """Deterministic output: fixed cell ids, no outputs, the course's kernelspec, a banner on top."""
-    banner = nbformat.v4.new_markdown_cell(BANNER.format(source=source_name))
+    """Deterministic output: fixed cell ids, no outputs, the course's kernelspec, a banner on top, the hand-in
+    cell (otter's export, to a zip named by the student's id) at the end; each otter check cell also shows the
+    course's check (:func:`_with_the_checks_feedback`)."""
+    stem = Path(source_name).stem
+    banner = nbformat.v4.new_markdown_cell(BANNER.format(source=source_name, stem=stem))
     init = student.cells.pop(0)              # otter's "import otter; grader = otter.Notebook(...)"
     if "otter" not in init.source:
         raise RuntimeError(f"otter assign's first cell should initialise the grader, got: {init.source!r}")
     title = student.cells.pop(0)
     student.cells[0:0] = [title, banner, init]
+    student.cells += [nbformat.v4.new_markdown_cell(HAND_IN.format(stem=stem)),
+                      nbformat.v4.new_code_cell(EXPORT.format(stem=stem))]
     for i, cell in enumerate(student.cells):
         cell.id = f"cell-{i:03d}"
         cell.metadata.pop("slideshow", None)     # the course's slides are the instructor's, not the students'
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+            cell.source = _with_the_checks_feedback(cell.source)
     student.metadata = nbformat.from_dict({
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}})
@@ -199,11 +240,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=STUDENT_DIR,
                         help="output folder, emptied first (default: notebooks/student); refused if it holds "
                              "the source notebooks or anything but student notebooks")
+    parser.add_argument("--autograders", type=Path, default=AUTOGRADER_DIR,
+                        help="where otter's autograder zip of each notebook goes (default: build/autograder, "
+                             "git-ignored); ./course.sh grade and otter grade take these")
     args = parser.parse_args(argv)
     try:
         written = generate(args.out)
     except OutputFolderRefused as error:
         parser.error(str(error))
+    written += build_autograders(args.out, args.autograders)
     for path in written:
         print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0

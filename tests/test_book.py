@@ -4,8 +4,10 @@ Builds the site with scripts/build_book.py (what ``./course.sh book`` runs) into
 on 127.0.0.1, and opens every page in Chromium through Playwright at 1400 px and 400 px: HTTP 200, every
 ``$...$`` and ``$$...$$`` of the page's source typeset by MathJax with no error, every image loaded, no request
 to any host but localhost, no console error, every notebook in the sidebar, nothing wider than the viewport
-and no prose or formula scrolling sideways (solutions and derivations unfolded). The built-in search must find
-a word that only one notebook uses, for each notebook. Screenshots land in test-artifacts/book-*.png.
+and no prose scrolling sideways (solutions and derivations unfolded); at 400 px no formula below 14 px and no
+figure text below 8 px (a wider formula or figure scrolls in its own box), code never wraps its lines. The
+built-in search must find a word that only one notebook uses, for each notebook. Screenshots land in
+test-artifacts/book-*.png.
 Needs Chromium (Debian's package ``chromium``); the browser tests are skipped with a message otherwise.
 """
 
@@ -35,7 +37,7 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 NOTEBOOK_PAGES = [f"notebooks/{p.stem}" for p in course_notebooks()]
-PAGES = ["index", *NOTEBOOK_PAGES, "instructors", "search", "genindex"]
+PAGES = ["index", *NOTEBOOK_PAGES, *build_book.REFERENCE_PAGES, "instructors", "search", "genindex"]
 
 
 # --- what the sources say -----------------------------------------------------------------------------------
@@ -226,7 +228,8 @@ class Visit:
     def open(self, url: str):
         response = self.page.goto(url, wait_until="load", timeout=60_000)
         assert response is not None and response.status == 200, f"{url}: HTTP {response and response.status}"
-        self.page.wait_for_function("document.documentElement.dataset.mathFit === 'done'", timeout=60_000)
+        self.page.wait_for_function("document.documentElement.dataset.mathFit === 'done' && "
+                                    "document.documentElement.dataset.figuresFit === 'done'", timeout=60_000)
         return response
 
     def close(self):
@@ -242,7 +245,8 @@ def luminance(css_colour: str) -> float:
 IMAGES_LOADED = "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
 BROKEN_IMAGES = "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
 # Every shown element must lie within the viewport, except inside a box that scrolls sideways; such a box is
-# allowed only for a wide table a cell printed (Keras's model summary), never for prose or formulas.
+# allowed only for a wide table a cell printed (Keras's model summary), a line of code, a formula that is already
+# at its smallest size (PHONE_SIZES checks that) and a figure kept legible, never for prose.
 OVERFLOWS = """() => {
   const W = document.documentElement.clientWidth, bad = [];
   const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
@@ -254,7 +258,10 @@ OVERFLOWS = """() => {
       if (/auto|scroll/.test(overflow(a))) return true;
     return false;
   };
-  const allowed = e => e.closest('.cell_output .output.text_html') !== null;
+  const allowed = e => e.closest('.cell_output .output.text_html') !== null ||  // a wide table a cell printed
+    (e.matches('.cell_input pre, div.highlight pre') && !e.closest('.cell_output')) ||  // code keeps its lines
+    e.matches('mjx-container[display="true"], mjx-container.math-scrolls') ||  // a formula at its smallest size
+    (e.matches('.cell_output') && e.querySelector(':scope > img.figure-scrolls') !== null);  // a figure kept legible
   if (document.documentElement.scrollWidth > W + 1)
     bad.push('the page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + W);
   for (const e of document.body.querySelectorAll('*')) {
@@ -278,8 +285,9 @@ OVERFLOWS = """() => {
   for (const m of document.querySelectorAll('mjx-container > mjx-math')) {   // a formula cut off by its box
     const r = m.getBoundingClientRect();
     if (r.width === 0) continue;
-    for (let a = m.parentElement.parentElement; a && a !== document.body; a = a.parentElement) {
+    for (let a = m.parentElement; a && a !== document.body; a = a.parentElement) {
       if (overflow(a) === 'visible') continue;
+      if (/auto|scroll/.test(overflow(a))) break;      // scrolls: the rest of the formula is a swipe away
       const box = a.getBoundingClientRect();
       if (r.left < box.left - 1 || r.right > box.right + 1) say(m.parentElement, 'is cut off by ' + name(a) +
         ' (' + Math.round(r.left) + '..' + Math.round(r.right) + ' in ' + Math.round(box.left) + '..' +
@@ -299,10 +307,54 @@ def check_fits(visit: Visit, page: str, width_name: str, dark: bool = False) -> 
         p.wait_for_function(f"({OVERFLOWS})().length === 0", timeout=15_000)
     except Exception:
         pytest.fail(f"{page} at {width_name} width: " + "\n".join(p.evaluate(OVERFLOWS)))
+    wrapped = p.evaluate("Array.from(document.querySelectorAll('article .cell_input pre'))"
+                         ".filter(e => getComputedStyle(e).whiteSpace !== 'pre').length")
+    assert wrapped == 0, f"{page}: {wrapped} code cells wrap their lines (a wrapped comment reads as bad indentation)"
+    if width_name == "phone":
+        check_phone_sizes(p, page)
     p.evaluate("document.querySelectorAll('article details').forEach(d => { d.open = false; })")
     p.evaluate("window.scrollTo(0, 0)")
     name = f"book-{page.replace('/', '-')}-{width_name}{'-dark' if dark else ''}.png"
     p.screenshot(path=str(ARTIFACTS / name))
+
+
+# The rendered size of every shown formula (its font, in CSS px) and of the smallest text in every figure of a
+# cell's output: the course draws figures with helpers/plots.py's COURSE_STYLE, so a label of its smallest font is
+# FIGURE_TEXT_PX high in the PNG and img.width / img.naturalWidth times that on the screen.
+PHONE_SIZES = """(figureTextPx) => {
+  const shown = e => e.getClientRects().length > 0 && !e.closest('mjx-assistive-mml');
+  const formulas = Array.from(document.querySelectorAll('article mjx-container')).filter(shown)
+    .map(e => ({px: parseFloat(getComputedStyle(e).fontSize), tex: e.closest('[display]') ? 'display' : 'inline',
+                text: (e.querySelector('mjx-assistive-mml') || e).textContent.trim().slice(0, 60)}));
+  const figures = Array.from(document.querySelectorAll('article .cell_output img')).filter(i => i.naturalWidth > 0)
+    .filter(shown).map(i => ({px: figureTextPx * i.getBoundingClientRect().width / i.naturalWidth,
+                              natural: i.naturalWidth, shown: Math.round(i.getBoundingClientRect().width)}));
+  const backToTop = document.querySelector('#pst-back-to-top');
+  return {formulas, figures, backToTopShown: !!backToTop && getComputedStyle(backToTop).display !== 'none'};
+}"""
+SMALLEST_FORMULA_PX = 14     # the text around a formula is 16 px on a phone; MathJax's own size about 19-20 px
+SMALLEST_FIGURE_TEXT_PX = 8  # a figure's smallest label (tick labels, legends), as a phone shows it
+
+
+def figure_text_px() -> float:
+    """How high, in PNG pixels, the smallest text of a course figure is (its font size in points at its dpi)."""
+    from helpers.plots import COURSE_STYLE
+
+    points = min(COURSE_STYLE[k] for k in ("font.size", "axes.titlesize", "axes.labelsize", "legend.fontsize",
+                                           "xtick.labelsize", "ytick.labelsize"))
+    return points * COURSE_STYLE["savefig.dpi"] / 72
+
+
+def check_phone_sizes(p, page: str) -> dict:
+    """At 400 px, every solution and derivation unfolded: no formula below 14 px, no figure text below 8 px, and
+    no "Back to top" button floating over the text."""
+    sizes = p.evaluate(PHONE_SIZES, figure_text_px())
+    small = [f for f in sizes["formulas"] if f["px"] < SMALLEST_FORMULA_PX - 0.01]
+    assert not small, f"{page}: {len(small)} formulas below {SMALLEST_FORMULA_PX} px on a phone, e.g. {small[:3]}"
+    unreadable = [f for f in sizes["figures"] if f["px"] < SMALLEST_FIGURE_TEXT_PX - 0.01]
+    assert not unreadable, f"{page}: figure text below {SMALLEST_FIGURE_TEXT_PX} px on a phone: {unreadable[:3]}"
+    assert not sizes["backToTopShown"], f"{page}: the 'Back to top' button floats over the text on a phone"
+    return sizes
 
 
 def check_requests(visit: Visit, page: str) -> None:

@@ -45,6 +45,20 @@ def test_logsumexp_is_stable_and_exact_on_minus_infinity():
     assert D.log_mean_exp(np.log(np.array([1.0, 3.0]))) == pytest.approx(np.log(2.0))
 
 
+@pytest.mark.parametrize("shape, axis", [((7,), -1), ((5, 3), 1), ((5, 3), 0), ((2, 4, 6), 1), ((2, 4, 6), -1)])
+def test_logsumexp_agrees_with_scipy_on_any_axis(shape, axis):
+    from scipy.special import logsumexp as scipy_logsumexp
+
+    a = 300.0 * np.random.default_rng(0).standard_normal(shape)
+    np.testing.assert_allclose(D.logsumexp(a, axis=axis), scipy_logsumexp(a, axis=axis), rtol=1e-13)
+    assert D.logsumexp(a, axis=axis).shape == scipy_logsumexp(a, axis=axis).shape
+
+
+def test_logsumexp_of_inf_and_nan():
+    assert D.logsumexp(np.array([[np.inf, 0.0]]))[0] == np.inf
+    assert np.isnan(D.logsumexp(np.array([[np.nan, 0.0]]))[0])
+
+
 def test_kl_standard_normal_against_monte_carlo_and_zero_at_the_prior():
     m, lv = np.array([0.7, -1.2]), np.array([-0.5, 0.8])
     t = D.reparameterize(m, lv, np.random.default_rng(1).standard_normal((400_000, 2)))

@@ -55,6 +55,11 @@ def test_student_notebooks_are_up_to_date(regenerated: Path) -> None:
     assert not stale, f"notebooks/student/ is out of date with the course notebooks: {stale}; run ./course.sh student"
 
 
+def test_an_exercise_named_unlike_the_students_function_is_refused() -> None:
+    with pytest.raises(ValueError, match="named like the function the student writes"):
+        _generator()._test_cell('exercises.check("e_step", responsibilities)')
+
+
 def test_student_notebooks_hold_no_solutions(regenerated: Path) -> None:
     for path in sorted(regenerated.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -135,6 +140,7 @@ def test_a_student_notebook_filled_in_runs_on_the_students_functions(name: str, 
     used = printed.count("passes its check: the cells below use it.")
     assert used >= 1 and "the cells below use the course's instead" not in printed, printed
     assert "not implemented yet" not in printed and "not yet." not in printed
+    assert "correct on all" in printed and "All test cases passed!" not in printed
 
 
 @pytest.mark.parametrize("name", QUICK)
@@ -144,4 +150,4 @@ def test_a_student_notebook_left_blank_runs_to_the_end_on_the_courses_functions(
     printed = _run_student_copy(name, tmp_path, filled=False)
     fallbacks = printed.count("is not finished yet: the cells below use the course's instead.")
     assert fallbacks >= 1 and "passes its check" not in printed, printed
-    assert "not implemented yet" in printed
+    assert "not implemented yet" in printed and "Error at line" not in printed and "Test case failed" not in printed

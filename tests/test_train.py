@@ -14,13 +14,15 @@ def _x(n=5, seed=0):
     return np.random.default_rng(seed).random((n, 28, 28, 1)).astype("float32")
 
 
-def test_beta_weights_the_kl_term_of_the_loss():
-    model = vae.build_vae(2, seed=0, beta=4.0)
+@pytest.mark.parametrize("beta", [1.0, 4.0, 0.0], ids=["the ELBO", "a beta-VAE", "the beta = 0 control"])
+def test_the_loss_is_the_batch_mean_of_reconstruction_plus_beta_times_kl(beta):
+    """compute_loss is eq. 16's reconstruction + beta x eq. 17's KL, from helpers.distributions, batch-averaged."""
+    model = vae.build_vae(2, seed=0, beta=beta)
     x = _x()
     out = model(x)
     rec = distributions.bernoulli_nll_from_logits(x.astype(float), np.asarray(out["logits"], float))
     kl = distributions.kl_standard_normal(np.asarray(out["t_mean"], float), np.asarray(out["t_log_var"], float))
-    assert float(model.compute_loss(x, x, out)) == pytest.approx(np.mean(rec + 4.0 * kl), rel=1e-5)
+    assert float(model.compute_loss(x, x, out)) == pytest.approx(np.mean(rec + beta * kl), rel=1e-5)
 
 
 def test_autoencoder_has_one_code_and_a_reconstruction_loss_only():

@@ -1,10 +1,11 @@
-// Shrinks a formula that is wider than the column it sits in, so that no equation, displayed or inline,
-// scrolls sideways or runs off the page: on a phone as on a projector. MathJax 3 cannot break lines.
+// Fits a formula that is wider than the column it sits in: first it shrinks, but never below MIN_PX (MathJax 3
+// cannot break lines, and a phone's 7-11 px formulas could not be read); a formula still too wide then scrolls
+// sideways inside its own box (class math-scrolls, see course.css), never the page.
 // Formulas are measured again when the column changes width and when a folded <details> opens.
 // When the first pass is done, <html data-math-fit="done"> tells the site's browser test.
 (function () {
   "use strict";
-  const SMALLEST = 0.35; // never shrink below this fraction of MathJax's own size
+  const MIN_PX = 15; // never shrink a formula's font below this many CSS pixels (the text around it is 16)
 
   function column(el) {
     let box = el.parentElement;
@@ -28,14 +29,17 @@
     if (el.dataset.fitBase === undefined) el.dataset.fitBase = el.style.fontSize || "100%";
     const base = parseFloat(el.dataset.fitBase);
     el.style.fontSize = el.dataset.fitBase;
+    el.classList.remove("math-scrolls");
     if (!el.getClientRects().length) return; // not shown now: folded away, or in a closed sidebar
+    const smallest = Math.min(1, MIN_PX / parseFloat(getComputedStyle(el).fontSize));
     let scale = 1;
     for (let i = 0; i < 4; i++) { // shrinking is not quite linear (rounding, fixed spaces): check again
       const ratio = excess(el);
-      if (ratio <= 1 || scale <= SMALLEST) break;
-      scale = Math.max(SMALLEST, scale / ratio);
+      if (ratio <= 1 || scale <= smallest) break;
+      scale = Math.max(smallest, scale / ratio);
       el.style.fontSize = base * scale + "%";
     }
+    if (excess(el) > 1) el.classList.add("math-scrolls");
   }
 
   function fitAll(root) {
