@@ -16,7 +16,8 @@
 #   ./course.sh bench      run every benchmark in benchmarks/ with its defaults
 #   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer, grade) with its own options
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
-#   ./course.sh present    open notebook 05's latent explorer as a code-free Voila app
+#   ./course.sh present NN open notebook NN (01-06) in JupyterLab with its live slideshow beside it (RISE)
+#   ./course.sh present explorer  open notebook 05's latent explorer as a code-free Voila app
 #   ./course.sh book       build the course website into _build/html (Sphinx, offline, nothing executed)
 #   ./course.sh hub-links HUB_URL [REPO_URL] [BRANCH]  print one nbgitpuller link per student notebook (hub/)
 set -euo pipefail
@@ -61,6 +62,7 @@ setup() {
     fi
     "$PY" -m helpers.data fetch mnist
     setup_hub_proxy
+    slides_setup
 }
 
 setup_hub_proxy() {  # JupyterHub's proxy for tests/test_hub.py, pinned by hub/proxy/package-lock.json (npm ci)
@@ -76,6 +78,29 @@ setup_hub_proxy() {  # JupyterHub's proxy for tests/test_hub.py, pinned by hub/p
             echo "course: WARNING: npm could not install configurable-http-proxy: tests/test_hub.py will be skipped." >&2
         fi
     fi
+}
+
+# reveal.js and require.js for the website's static slides: npm packages pinned in book/slides/package-lock.json,
+# installed into book/slides/node_modules (git-ignored). Without npm the rest of the course works; the book says so.
+slides_setup() {
+    local lock=book/slides/package-lock.json stamp=book/slides/node_modules/.course-installed want
+    [ -f "$lock" ] || return 0          # a copy of the course without its website
+    want=$(sha256sum < "$lock")
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+    if ! command -v npm >/dev/null; then
+        echo "course: npm not found: the website's slides (./course.sh book) need it to install reveal.js" >&2
+        echo "        (Debian: sudo apt-get install npm); everything else works without it." >&2
+        return 0
+    fi
+    echo "course: installing reveal.js for the slides into book/slides/node_modules (npm ci) ..."
+    (cd book/slides && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$want" > "$stamp"
+}
+
+present_usage() {
+    echo "usage: ./course.sh present NN        notebook NN ($(cd notebooks && ls [0-9][0-9]_*.ipynb | cut -c1-2 | paste -sd ' ')) as live slides in JupyterLab (RISE)" >&2
+    echo "       ./course.sh present explorer  notebook 05's latent explorer alone, as a code-free app (Voila)" >&2
+    exit 2
 }
 
 cmd=${1:-lab}
@@ -136,8 +161,27 @@ case "$cmd" in
         setup
         exec "$PY" -m helpers.train "$@" ;;
     present)
+        [ $# -gt 0 ] || present_usage
+        what=$1; shift
+        if [ "$what" = explorer ]; then
+            setup
+            exec "$VENV/bin/voila" notebooks/05_latent_space.ipynb "$@"
+        fi
+        notebook=$(cd notebooks && ls "$what"_*.ipynb 2>/dev/null | head -n 1 || true)
+        { [[ "$what" =~ ^[0-9][0-9]$ ]] && [ -n "$notebook" ]; } || present_usage
         setup
-        exec "$VENV/bin/voila" notebooks/05_latent_space.ipynb "$@" ;;
+        as_root=()
+        [ "$(id -u)" = 0 ] && as_root=(--allow-root)
+        # JupyterLab on the notebook with RISE set to open the slideshow beside it at once (these settings are used
+        # only here, not by ./course.sh lab). The slides share the notebook's kernel, so Run All in the notebook
+        # first: RISE never runs the cells a slideshow skips (the exercises' solutions).
+        settings=$VENV/present-settings/jupyterlab-rise
+        mkdir -p "$settings"
+        echo '{"autolaunch": true}' > "$settings/plugin.jupyterlab-settings"
+        echo "course: presenting $notebook: in the notebook on the left, Run > Run All Cells; then reload the slides on"
+        echo "        the right (their toolbar's reload button) and present (full screen: its first button; Alt+R reopens)."
+        exec "$VENV/bin/jupyter" lab notebooks/ "${as_root[@]}" --LabApp.default_url="/lab/tree/$notebook" \
+            --LabApp.user_settings_dir="$VENV/present-settings" "$@" ;;
     book)
         setup
         exec "$PY" scripts/build_book.py "$@" ;;

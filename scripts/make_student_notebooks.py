@@ -142,6 +142,7 @@ def tidy(student: nbformat.NotebookNode, source_name: str) -> nbformat.NotebookN
                       nbformat.v4.new_code_cell(EXPORT.format(stem=stem))]
     for i, cell in enumerate(student.cells):
         cell.id = f"cell-{i:03d}"
+        cell.metadata.pop("slideshow", None)     # the course's slides are the instructor's, not the students'
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             cell.source = _with_the_checks_feedback(cell.source)

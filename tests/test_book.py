@@ -14,9 +14,7 @@ Needs Chromium (Debian's package ``chromium``); the browser tests are skipped wi
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
-import sys
 import threading
 import urllib.parse
 from collections import Counter
@@ -27,6 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from chromium import ARTIFACTS, CHROMIUM
+from website import build_book, load_module
 
 from helpers.notebooks import course_notebooks
 
@@ -37,17 +36,8 @@ WIDTHS = {"wide": 1400, "phone": 400}
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
-def load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module          # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-build_book = load_module("build_book", ROOT / "scripts" / "build_book.py")
 NOTEBOOK_PAGES = [f"notebooks/{p.stem}" for p in course_notebooks()]
-PAGES = ["index", *NOTEBOOK_PAGES, *build_book.REFERENCE_PAGES, "search", "genindex"]
+PAGES = ["index", *NOTEBOOK_PAGES, *build_book.REFERENCE_PAGES, "instructors", "search", "genindex"]
 
 
 # --- what the sources say -----------------------------------------------------------------------------------
@@ -113,10 +103,8 @@ def visible_text(page_html: str) -> str:
 # --- the build ----------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    html_dir = build_book.build(out, quiet=True)
-    return html_dir, out / "source"
+def site(book_site):
+    return book_site            # one build per test session, shared with tests/test_slides.py (tests/conftest.py)
 
 
 def test_the_build_makes_the_landing_page_and_one_page_per_notebook(site):
@@ -149,6 +137,7 @@ def test_pages_read_like_a_book_solutions_folded_and_no_tool_markers(site):
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "NBVAL_", "IntProgress(", "widget-view+json"):
             assert marker not in text, f"{page} shows {marker!r}"
         assert "mathjax/tex-chtml-full.js" in text and "cdn" not in text.lower(), page
+        assert f'href="../slides/{page.split("/")[-1]}.html"' in text, f"{page} does not link its slides"
     assert (html_dir / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
 
 
