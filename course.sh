@@ -12,6 +12,8 @@
 #   ./course.sh bench      run every benchmark in benchmarks/ with its defaults
 #   ./course.sh bench NAME [ARGS]  run one (gmm, vae_training, explorer) with its own options
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
+#   ./course.sh train-beyond RUNS [OPTIONS]  train notebook 06's models and 04's course-protocol runs at once,
+#                          fail if any run fails, install them into data/ (scripts/train_beyond.sh has the options)
 #   ./course.sh present    open notebook 05's latent explorer as a code-free Voila app
 #   ./course.sh book       build the course website into _build/html (Sphinx, offline, nothing executed)
 set -euo pipefail
@@ -98,6 +100,9 @@ case "$cmd" in
     train)
         setup
         exec "$PY" -m helpers.train "$@" ;;
+    train-beyond)
+        setup
+        COURSE_PYTHON=$PY exec bash scripts/train_beyond.sh "$@" ;;
     present)
         setup
         exec "$VENV/bin/voila" notebooks/05_latent_space.ipynb "$@" ;;
@@ -105,6 +110,6 @@ case "$cmd" in
         setup
         exec "$PY" scripts/build_book.py "$@" ;;
     *)
-        echo "usage: ./course.sh [lab|test|setup|notebooks|student|bench|train|present|book]" >&2
+        echo "usage: ./course.sh [lab|test|setup|notebooks|student|bench|train|train-beyond|present|book]" >&2
         exit 2 ;;
 esac
