@@ -31,7 +31,8 @@ from helpers.latent import active_units
 
 __all__ = [
     "BETA_MODELS", "DIMENSION_MODELS", "MODELS", "TWO_D_MODELS", "active_units", "aggregate_moments",
-    "class_anchors", "confident_fraction", "digit_classifier", "evaluate", "load", "mixture_kl", "moment_matched_kl",
+    "class_anchors", "confident_fraction", "digit_classifier", "evaluate", "load", "log_code_mixture", "mixture_kl",
+    "moment_matched_kl",
     "path_roughness", "prior_hole_fraction", "rate_and_distortion", "test_set_bound", "train_digit_classifier",
 ]
 
@@ -140,12 +141,25 @@ def moment_matched_kl(mean: np.ndarray, covariance: np.ndarray) -> float:
     return float(0.5 * (np.trace(covariance) + mean @ mean - len(mean) - log_det))
 
 
+def log_code_mixture(t: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray) -> np.ndarray:
+    """log q_N(t) = log 1/N sum_n N(t | m_n, diag exp(v_n)), :func:`helpers.latent.log_aggregate_posterior`'s density,
+    by matrix products: t (G, D), t_mean and t_log_var (N, D) -> (G,).
+
+    The squared distances sum_d (t_d - m_nd)^2 w_nd, with w = exp(-v), expand into t^2 w - 2 t m w + m^2 w, three
+    (G, D) x (D, N) products: a (G, N) table without latent's (G, N, D) array, some 20 times faster at D = 32.
+    """
+    w = np.exp(-t_log_var)                                                               # (N, D): 1 / s^2
+    squared = (t**2) @ w.T - 2.0 * t @ (t_mean * w).T + np.sum(t_mean**2 * w, axis=1)     # (G, N)
+    log_components = -0.5 * (t.shape[1] * distributions.LOG_2PI + np.sum(t_log_var, axis=1) + squared)
+    return distributions.log_mean_exp(log_components, axis=1)
+
+
 def mixture_kl(t_mean: np.ndarray, t_log_var: np.ndarray, n_samples: int = 2000, seed: int = 0,
-               block: int = 100) -> tuple[float, float]:
+               block: int = 500) -> tuple[float, float]:
     """KL(q_N(t) || p(t)) of the mixture of N codes q_N(t) = 1/N sum_n N(m_n, diag exp(v_n)), by Monte Carlo.
 
     ``t_mean``, ``t_log_var``: (N, D). Draws ``n_samples`` points from q_N (a random image, then its q) and averages
-    log q_N(t) - log p(t) (:func:`helpers.latent.log_aggregate_posterior`); returns (estimate, standard error).
+    log q_N(t) - log p(t) (:func:`log_code_mixture`, ``block`` points at a time); returns (estimate, standard error).
     q_N is the N images' own mixture, not the aggregate posterior q(t) of the data: KL is convex and E[q_N] = q, so
     E[KL(q_N || p)] >= KL(q || p), and the excess grows as q(t | x) narrows and N shrinks. With narrow q's the
     mixture is N spikes and the estimate approaches rate - log N, whatever the codes' spread.
@@ -154,8 +168,8 @@ def mixture_kl(t_mean: np.ndarray, t_log_var: np.ndarray, n_samples: int = 2000,
     rng = np.random.default_rng(seed)
     pick = rng.integers(len(t_mean), size=n_samples)
     t = distributions.reparameterize(t_mean[pick], t_log_var[pick], rng.standard_normal((n_samples, t_mean.shape[1])))
-    log_ratio = (latent.in_blocks(latent.log_aggregate_posterior, t, t_mean, t_log_var, block=block)
-                 - distributions.log_standard_normal(t))
+    log_q = latent.in_blocks(log_code_mixture, t, t_mean, t_log_var, block=block)
+    log_ratio = log_q - distributions.log_standard_normal(t)
     return float(log_ratio.mean()), float(log_ratio.std(ddof=1) / np.sqrt(n_samples))
 
 

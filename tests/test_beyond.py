@@ -71,6 +71,18 @@ def test_aggregate_moments_add_q_spread_to_the_spread_of_the_means():
     assert np.diag(beyond.aggregate_moments(t_mean)[1]) == pytest.approx([4.0, 0.25], rel=0.08)   # point codes
 
 
+def test_log_code_mixture_is_the_aggregate_posterior_of_notebook_05():
+    """The same density as latent.log_aggregate_posterior (Exercise 5.1's reference), computed by matrix products,
+    also for narrow q's far from the origin (where expanding the square could lose the difference)."""
+    rng = np.random.default_rng(2)
+    for scale, log_var in [(1.0, 0.0), (40.0, np.log(1e-4))]:
+        t_mean = scale * rng.standard_normal((300, 5))
+        t_log_var = log_var + 0.5 * rng.standard_normal((300, 5))
+        t = np.concatenate([t_mean[:20] + 0.01 * rng.standard_normal((20, 5)), rng.standard_normal((20, 5))])
+        assert beyond.log_code_mixture(t, t_mean, t_log_var) == pytest.approx(
+            latent.log_aggregate_posterior(t, t_mean, t_log_var), rel=1e-9, abs=1e-6)
+
+
 def test_mixture_kl_brackets_the_mismatch_and_shows_its_finite_sample_excess():
     """Codes whose q's are the prior itself: KL = 0 exactly. Spikes spread exactly like the prior: the moments see
     no mismatch, but the mixture of N spikes has KL near rate - log N, falling as N grows."""
