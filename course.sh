@@ -18,6 +18,8 @@
 #   ./course.sh train ...  train the VAE (arguments go to python -m helpers.train)
 #   ./course.sh present NN open notebook NN (01-06) in JupyterLab with its live slideshow beside it (RISE)
 #   ./course.sh present explorer  open notebook 05's latent explorer as a code-free Voila app
+#   ./course.sh train-beyond RUNS [OPTIONS]  train notebook 06's models and 04's course-protocol runs at once,
+#                          fail if any run fails, install them into data/ (scripts/train_beyond.sh has the options)
 #   ./course.sh book       build the course website into _build/html (Sphinx, offline, nothing executed)
 #   ./course.sh hub-links HUB_URL [REPO_URL] [BRANCH]  print one nbgitpuller link per student notebook (hub/)
 set -euo pipefail
@@ -160,6 +162,9 @@ case "$cmd" in
     train)
         setup
         exec "$PY" -m helpers.train "$@" ;;
+    train-beyond)
+        setup
+        COURSE_PYTHON=$PY exec bash scripts/train_beyond.sh "$@" ;;
     present)
         [ $# -gt 0 ] || present_usage
         what=$1; shift
@@ -190,6 +195,6 @@ case "$cmd" in
         check_python "$PYTHON" "PYTHON"
         exec "$PYTHON" -m hub.links "$@" ;;
     *)
-        echo "usage: ./course.sh [lab|test|setup|notebooks|student|grade|bench|train|present|book|hub-links]" >&2
+        echo "usage: ./course.sh [lab|test|setup|notebooks|student|grade|bench|train|train-beyond|present|book|hub-links]" >&2
         exit 2 ;;
 esac

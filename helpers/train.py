@@ -225,6 +225,14 @@ def select_checkpoint(runs: list[Path]) -> dict:
     return {**best, "table": table}
 
 
+def _history(run: Path, provenance: dict) -> list[dict]:
+    """A run's per-epoch history: from its provenance when it finished, else (still training) from history.json."""
+    if "history" in provenance:
+        return provenance["history"]
+    path = run / "history.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
 def _select_main(args) -> int:
     choice = select_checkpoint(args.select)
     source = json.loads((Path(choice["run"]) / "provenance.json").read_text())
@@ -236,6 +244,7 @@ def _select_main(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     vae.save_inference_weights(model, args.out / "vae.weights.h5")
     provenance = {
+        **({"trained_by": args.trained_by} if args.trained_by else {}),
         **source,
         "selection": {
             "command": "python -m helpers.train " + " ".join(shlex.quote(a) for a in args.argv),
@@ -247,9 +256,12 @@ def _select_main(args) -> int:
             "test_loss": {k: round(v, 3) for k, v in test.items()},
             "table": choice["table"],
         },
-        "history": source["history"],
+        "history": _history(Path(choice["run"]), source),
     }
     (args.out / "provenance.json").write_text(json.dumps(provenance, indent=1))
+    if source.get("in_progress"):
+        print(f"note: {choice['run']} is still training: this choice is provisional (its provenance says "
+              "in_progress: true); select again when the run has finished")
     print(f"chose seed {choice['seed']} epoch {choice['epoch']} (validation {choice['validation_loss']:.2f}); "
           f"test objective {test['loss']:.2f} per image -> {args.out}")
     return 0
@@ -274,10 +286,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="continue an interrupted run in --out from its last per-epoch checkpoint")
     parser.add_argument("--select", type=Path, nargs="+", default=None, metavar="RUN",
                         help="choose the best checkpoint of these runs on their validation split, save it to --out")
+    parser.add_argument("--trained-by", default=None, metavar="TEXT",
+                        help="with --select: where and how the runs were trained (machine, backend, script), "
+                             "recorded as trained_by in the chosen model's provenance.json")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default: runs/<dataset>-d<latent>-s<seed>)")
     args = parser.parse_args(argv)
     args.argv = argv
+    if args.trained_by and not args.select:
+        parser.error("--trained-by goes with --select (a training run records its own machine and packages)")
     if args.select:
         if args.out is None:
             parser.error("--select needs --out")

@@ -26,10 +26,71 @@ def test_every_model_folder_loads_as_its_provenance_says():
         beyond.load("vae-mnist-3d")
 
 
+def test_every_shipped_model_is_a_finished_run_chosen_on_its_validation_split():
+    """A selection made while its run was still training (``--select`` of a run in progress, for a provisional
+    look) says ``in_progress: true``: such a folder must not ship, nor one chosen from fewer epochs than its recipe."""
+    for name in beyond.MODELS:
+        provenance = beyond.load(name)[1]
+        recipe, selection = provenance["recipe"], provenance["selection"]
+        assert provenance["in_progress"] is False, f"{name}: chosen from a run still in progress"
+        assert [row["epoch"] for row in provenance["history"]] == list(range(1, recipe["epochs"] + 1)), name
+        assert sorted(row["epoch"] for row in selection["table"]) == list(range(1, recipe["epochs"] + 1)), name
+        assert recipe["validation_images"] == 5000 and recipe["seed"] == 0 and recipe["epochs"] == 25, name
+        backend = provenance["packages"]["keras_backend"]
+        assert backend in provenance.get("trained_by", "").lower(), f"{name}: trained_by should say where and how"
+
+
+def test_moment_matched_kl_is_zero_for_the_prior_and_exact_for_a_gaussian():
+    assert beyond.moment_matched_kl(np.zeros(3), np.eye(3)) == 0.0
+    mean, covariance = np.array([1.0, -2.0]), np.array([[2.0, 0.5], [0.5, 1.0]])
+    # KL(N(mu, C) || N(0, I)) = 1/2 (tr C + |mu|^2 - D - log det C), with det C = 1.75
+    assert beyond.moment_matched_kl(mean, covariance) == pytest.approx(0.5 * (3.0 + 5.0 - 2 - np.log(1.75)))
+    with pytest.raises(ValueError, match="positive definite"):
+        beyond.moment_matched_kl(np.zeros(2), np.ones((2, 2)))
+
+
+def test_aggregate_moments_add_q_spread_to_the_spread_of_the_means():
+    rng = np.random.default_rng(0)
+    t_mean = rng.standard_normal((4000, 2)) * [2.0, 0.5] + [1.0, 0.0]
+    t_log_var = np.full((4000, 2), np.log(0.25))
+    mean, covariance = beyond.aggregate_moments(t_mean, t_log_var)
+    assert mean == pytest.approx([1.0, 0.0], abs=0.1)
+    assert np.diag(covariance) == pytest.approx([4.25, 0.5], rel=0.08)
+    assert np.diag(beyond.aggregate_moments(t_mean)[1]) == pytest.approx([4.0, 0.25], rel=0.08)   # point codes
+
+
+def test_log_code_mixture_is_the_aggregate_posterior_of_notebook_05():
+    """The same density as latent.log_aggregate_posterior (Exercise 5.1's reference), computed by matrix products,
+    also for narrow q's far from the origin (where expanding the square could lose the difference)."""
+    rng = np.random.default_rng(2)
+    for scale, log_var in [(1.0, 0.0), (40.0, np.log(1e-4))]:
+        t_mean = scale * rng.standard_normal((300, 5))
+        t_log_var = log_var + 0.5 * rng.standard_normal((300, 5))
+        t = np.concatenate([t_mean[:20] + 0.01 * rng.standard_normal((20, 5)), rng.standard_normal((20, 5))])
+        assert beyond.log_code_mixture(t, t_mean, t_log_var) == pytest.approx(
+            latent.log_aggregate_posterior(t, t_mean, t_log_var), rel=1e-9, abs=1e-6)
+
+
+def test_mixture_kl_brackets_the_mismatch_and_shows_its_finite_sample_excess():
+    """Codes whose q's are the prior itself: KL = 0 exactly. Spikes spread exactly like the prior: the moments see
+    no mismatch, but the mixture of N spikes has KL near rate - log N, falling as N grows."""
+    rng = np.random.default_rng(0)
+    kl, error = beyond.mixture_kl(np.zeros((50, 2)), np.zeros((50, 2)), n_samples=500)
+    assert abs(kl) < 1e-9 and error < 1e-9
+    means, log_vars = rng.standard_normal((8000, 2)), np.full((8000, 2), np.log(1e-4))
+    assert beyond.moment_matched_kl(*beyond.aggregate_moments(means, log_vars)) < 0.01
+    rate = float(np.mean(kl_prior := 0.5 * np.sum(means**2 + np.exp(log_vars) - 1 - log_vars, axis=1)))
+    assert kl_prior.shape == (8000,)
+    small = beyond.mixture_kl(means[:500], log_vars[:500], n_samples=500)[0]
+    large = beyond.mixture_kl(means, log_vars, n_samples=500)[0]
+    assert small == pytest.approx(rate - np.log(500), abs=0.3)
+    assert 0.01 < large < small - 1.5
+
+
 def test_larger_beta_buys_less_rate_for_more_distortion(test_images):
     """Each beta model's rate falls and its distortion rises with beta (on 500 test images): a mix-up of the
     folders, or a loss that ignored beta, would break the order."""
-    x, _ = test_images
+    x, _ = test_images                                      # beta = 1 ... 8
     measured = [beyond.rate_and_distortion(beyond.load(name)[0], x) for name in beyond.BETA_MODELS[1:]]
     rates, distortions = [m["rate"] for m in measured], [m["distortion"] for m in measured]
     assert rates == sorted(rates, reverse=True) and distortions == sorted(distortions)

@@ -104,3 +104,20 @@ def test_a_loss_curve_depends_on_the_loss_function_only():
     assert np.all(without_kl["loss"] != default["loss"])
     np.testing.assert_allclose(without_kl["loss"], without_kl["reconstruction"], rtol=1e-6)   # the -ELBO's terms
     assert np.all(without_kl["kl"] > 0)                                                       # are still tracked
+
+
+def test_a_run_still_training_can_be_selected_provisionally_and_says_so(tmp_path, capsys):
+    """--select of a run in progress (its provenance has the recipe but no history yet) takes the history so far from
+    history.json and keeps in_progress: true, so such a choice cannot pass for a finished one; --trained-by is kept."""
+    run, chosen = tmp_path / "run", tmp_path / "chosen"
+    assert train.main(["--epochs", "1", "--subset", "300", "--validation-images", "100", "--out", str(run)]) == 0
+    provenance = json.loads((run / "provenance.json").read_text())
+    running = {key: provenance[key] for key in ("command", "recipe", "started_utc")} | {"in_progress": True}
+    (run / "provenance.json").write_text(json.dumps(running))
+    assert train.main(["--select", str(run), "--trained-by", "a 2-core CPU, tensorflow", "--out", str(chosen)]) == 0
+    assert "still training: this choice is provisional" in capsys.readouterr().out
+    selected = json.loads((chosen / "provenance.json").read_text())
+    assert selected["in_progress"] is True and selected["trained_by"] == "a 2-core CPU, tensorflow"
+    assert [row["epoch"] for row in selected["history"]] == [1]
+    with pytest.raises(SystemExit):
+        train.main(["--trained-by", "somewhere", "--out", str(tmp_path / "x")])
