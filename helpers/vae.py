@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from helpers.backend import keras
-from helpers.distributions import bernoulli_nll_from_logits, kl_standard_normal, reparameterize
+from helpers.distributions import bernoulli_nll_from_logits, negative_elbo_terms, reparameterize
 
 layers, ops = keras.layers, keras.ops
 
@@ -118,18 +118,6 @@ def build_decoder(latent_dim: int = 2) -> keras.Model:
     h = layers.Conv2DTranspose(32, 3, padding="same", activation="relu", strides=2)(h)
     logits = layers.Conv2D(1, 3, padding="same", name="logits")(h)
     return keras.Model(t_in, logits, name="decoder")
-
-
-def negative_elbo_terms(x, logits, t_mean, t_log_var):
-    """Eqs. 16-17's two terms for each image: (reconstruction, KL), each (B,) nats per image.
-
-    reconstruction = -log p(x|t), the Bernoulli decoder's cross-entropy summed over the pixels at one sample t
-    (its ``logits``); KL = KL(q(t|x) || N(0, I)) in closed form (eq. 17). ``x`` targets in [0, 1] and ``logits``
-    (B, 28, 28) (or (B, 28, 28, 1)), ``t_mean`` and ``t_log_var`` (B, D). numpy arrays or backend tensors alike
-    (then with ``keras.ops``, so Keras can differentiate them). The one place the -ELBO is computed: the VAE's
-    loss, its metrics and every evaluation of a trained model add these two terms.
-    """
-    return bernoulli_nll_from_logits(x, logits), kl_standard_normal(t_mean, t_log_var)
 
 
 def negative_elbo_per_image(x, logits, t_mean, t_log_var):

@@ -30,8 +30,9 @@ def _vae_loss_cases() -> list[Case]:
 
 
 def _vae_loss_reference(x, logits, t_mean, t_log_var):
-    return (distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float))
-            + distributions.kl_standard_normal(np.asarray(t_mean, float), np.asarray(t_log_var, float)))
+    reconstruction, kl = distributions.negative_elbo_terms(*(np.asarray(a, float) for a in (x, logits, t_mean,
+                                                                                          t_log_var)))
+    return reconstruction + kl
 
 
 def _bce_naive(x, logits):
