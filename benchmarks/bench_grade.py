@@ -49,8 +49,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    zips = Path(tempfile.mkdtemp(prefix="em2vae-bench-autograder-"))
-    autograder.build(autograder.STUDENT_DIR, zips)
+    with tempfile.TemporaryDirectory(prefix="em2vae-bench-autograder-") as tmp:
+        autograder.build(autograder.STUDENT_DIR, Path(tmp))
+        rates = measure(args, Path(tmp))
+    report(args, rates)
+
+
+def measure(args: argparse.Namespace, zips: Path) -> dict[tuple, list[float]]:
+    """Submissions per minute of each configuration (notebook, mode, jobs), round after round."""
     configs = [(nb, mode, jobs) for nb in args.notebooks for mode in args.modes for jobs in args.jobs]
     rates: dict[tuple, list[float]] = {c: [] for c in configs}
     for r in range(args.rounds):
@@ -59,6 +65,10 @@ def main() -> None:
             rates[(notebook, mode, jobs)].append(60 * args.submissions / seconds)
             print(f"round {r + 1}: {notebook} {mode} jobs={jobs}: {args.submissions} in {seconds:.1f} s "
                   f"= {rates[(notebook, mode, jobs)][-1]:.2f} per minute", flush=True)
+    return rates
+
+
+def report(args: argparse.Namespace, rates: dict[tuple, list[float]]) -> None:
     print(f"\nsubmissions graded per minute, {args.submissions} per class, median (min-max) of {args.rounds} rounds:")
     for (notebook, mode, jobs), values in rates.items():
         print(f"  {notebook:14s} {mode:4s} jobs={jobs}: {statistics.median(values):6.2f} "
