@@ -23,9 +23,13 @@ NOTEBOOK_METADATA = {
 }
 
 
+KEPT_METADATA = ("rise",)      # the live slideshow's settings (theme, scrolling) that the course notebooks carry
+
+
 def normalise(nb: nbformat.NotebookNode) -> None:
-    """Keep only the kernelspec and language name; drop per-cell execution timing and widget state."""
-    nb.metadata = nbformat.from_dict(NOTEBOOK_METADATA)
+    """Keep only the kernelspec, language name and RISE's settings; drop per-cell execution timing and widget state."""
+    kept = {key: nb.metadata[key] for key in KEPT_METADATA if key in nb.metadata}
+    nb.metadata = nbformat.from_dict({**NOTEBOOK_METADATA, **kept})
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("widgets", None)
