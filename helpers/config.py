@@ -35,7 +35,7 @@ class Sizes:
     svi_joint_steps: int
     # Notebook 04: VAE
     vae_live_epochs: int
-    vae_train_subset: int | None
+    vae_train_subset: int | None     # training images of notebook 04's live run (None: all 60,000)
     vae_loss_curve_images: int       # training images of the two one-epoch runs that compare the student's loss
     vae_gap_images: int              # test images whose gap notebook 04 splits into approximation + amortization
     # Notebook 05: the latent space
@@ -52,7 +52,7 @@ FULL = Sizes(
     svi_gradient_repeats=200,
     svi_joint_steps=3000,
     vae_live_epochs=3,
-    vae_train_subset=None,
+    vae_train_subset=20_000,
     vae_loss_curve_images=6400,
     vae_gap_images=200,
     latent_aggregate_images=10_000,

@@ -201,3 +201,18 @@ def plot_posterior_vs_q(ax: Axes, t1: np.ndarray, t2: np.ndarray, log_posterior:
     ax.set(xlabel="$t_1$", ylabel="$t_2$", title=title)
     ax.set_aspect("equal")
     ax.grid(False)
+
+
+def folded_model_summary(model):
+    """Keras's layer table of ``model`` folded under one line (its name and parameter count), for a notebook.
+
+    Returns an IPython HTML object: a ``<details>`` element whose summary line opens the plain-text table.
+    """
+    from html import escape
+
+    from IPython.display import HTML
+
+    captured = []
+    model.summary(print_fn=lambda text, **_: captured.append(text))
+    return HTML(f"<details><summary>{escape(model.name)}: {model.count_params():,} parameters (click for Keras's "
+                f"layer table)</summary><pre>{escape(''.join(captured))}</pre></details>")

@@ -4,7 +4,8 @@
 * sampler  t = m + s * eps,  eps ~ N(0, I)   (reparameterization trick)
 * decoder  p(x|t; theta) = prod_pixels Bernoulli(sigmoid(logits(t)))
 * loss     -ELBO = E_q[-log p(x|t)] + KL(q(t|x) || N(0, I))            (eqs. 16, 17)
-           per image: :func:`negative_elbo_per_image`, or any ``loss_fn`` in its signature
+           per image: :func:`negative_elbo_terms` (the two terms), :func:`negative_elbo_per_image` (their sum),
+           or any ``loss_fn`` in its signature
 
 The decoder returns *logits*; the reconstruction term is binary cross-entropy
 computed from logits (never log(sigmoid)), summed over pixels. The encoder
@@ -31,7 +32,8 @@ layers, ops = keras.layers, keras.ops
 __all__ = [
     "DECODER_GRID", "IMAGE_SHAPE", "LOG_VARIANCE_LIMIT", "MODEL_KINDS", "VAE", "Autoencoder", "BoundedLogVariance",
     "Sampling", "build_autoencoder", "build_decoder", "build_encoder", "build_model", "build_vae", "decode", "encode",
-    "load_model_folder", "load_trained_vae", "loss_problem", "negative_elbo_per_image", "prepare_images",
+    "load_model_folder", "load_trained_vae", "loss_problem", "negative_elbo_per_image", "negative_elbo_terms",
+    "prepare_images",
     "save_inference_weights", "shipped_weights",
 ]
 
@@ -118,14 +120,27 @@ def build_decoder(latent_dim: int = 2) -> keras.Model:
     return keras.Model(t_in, logits, name="decoder")
 
 
+def negative_elbo_terms(x, logits, t_mean, t_log_var):
+    """Eqs. 16-17's two terms for each image: (reconstruction, KL), each (B,) nats per image.
+
+    reconstruction = -log p(x|t), the Bernoulli decoder's cross-entropy summed over the pixels at one sample t
+    (its ``logits``); KL = KL(q(t|x) || N(0, I)) in closed form (eq. 17). ``x`` targets in [0, 1] and ``logits``
+    (B, 28, 28) (or (B, 28, 28, 1)), ``t_mean`` and ``t_log_var`` (B, D). numpy arrays or backend tensors alike
+    (then with ``keras.ops``, so Keras can differentiate them). The one place the -ELBO is computed: the VAE's
+    loss, its metrics and every evaluation of a trained model add these two terms.
+    """
+    return bernoulli_nll_from_logits(x, logits), kl_standard_normal(t_mean, t_log_var)
+
+
 def negative_elbo_per_image(x, logits, t_mean, t_log_var):
     """Eqs. 16-17 for each image: -log p(x|t) summed over the pixels (one sample t) + KL(q(t|x) || N(0, I)).
 
-    ``x`` targets in [0, 1] and ``logits`` (B, 28, 28) (or (B, 28, 28, 1)), ``t_mean`` and ``t_log_var`` (B, D)
-    -> (B,) nats per image. numpy arrays or backend tensors alike (then with ``keras.ops``, so Keras can
-    differentiate it): the course's answer to notebook 04's Exercise 4.1, and :class:`VAE`'s loss.
+    The sum of :func:`negative_elbo_terms`: ``x`` and ``logits`` (B, 28, 28), ``t_mean`` and ``t_log_var`` (B, D)
+    -> (B,) nats per image, numpy or backend tensors: the course's answer to notebook 04's Exercise 4.1, and
+    :class:`VAE`'s loss.
     """
-    return bernoulli_nll_from_logits(x, logits) + kl_standard_normal(t_mean, t_log_var)
+    reconstruction, kl = negative_elbo_terms(x, logits, t_mean, t_log_var)
+    return reconstruction + kl
 
 
 @keras.saving.register_keras_serializable(package="em2vae")
@@ -165,8 +180,7 @@ class VAE(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         logits, t_mean, t_log_var = y_pred["logits"], y_pred["t_mean"], y_pred["t_log_var"]
-        reconstruction = bernoulli_nll_from_logits(x, logits)
-        kl = kl_standard_normal(t_mean, t_log_var)
+        reconstruction, kl = negative_elbo_terms(x, logits, t_mean, t_log_var)
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
         if self.loss_fn is None:

@@ -23,20 +23,20 @@ from scipy.special import expit
 from helpers.backend import keras
 from helpers.distributions import (
     bernoulli_nll_from_logits,
-    kl_standard_normal,
     log_mean_exp,
     log_normal_diag,
     log_standard_normal,
     logsumexp,
     reparameterize,
 )
-from helpers.vae import DECODER_GRID, VAE, encode
+from helpers.vae import DECODER_GRID, VAE, encode, negative_elbo_terms
 
 __all__ = [
     "NumpyDecoder", "bound_standard_error", "decoder_log_likelihood", "importance_log_weights",
     "importance_weighted_bound", "importance_weighted_bounds", "importance_weighted_groups", "reconstruction_nll",
     "fit_local_q", "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo",
-    "quadrature_log_px", "gap_split", "posterior_grid",
+    "quadrature_log_px", "gap_split", "posterior_grid", "posterior_grids", "decoder_log_likelihoods",
+    "kl_q_to_posterior_and_gradient", "posterior_moments",
 ]
 
 
@@ -52,8 +52,8 @@ def negative_elbo(vae: VAE, x: np.ndarray, batch_size: int = 500, seed: int = 0)
         t_mean, t_log_var = (np.asarray(a) for a in vae.encoder(xb, training=False))
         eps = rng.standard_normal(t_mean.shape).astype("float32")
         logits = np.asarray(vae.decoder(reparameterize(t_mean, t_log_var, eps), training=False))
-        rec_sum += float(np.sum(bernoulli_nll_from_logits(xb, logits)))
-        kl_sum += float(np.sum(kl_standard_normal(t_mean, t_log_var)))
+        reconstruction, kl = negative_elbo_terms(xb, logits, t_mean, t_log_var)
+        rec_sum, kl_sum = rec_sum + float(np.sum(reconstruction)), kl_sum + float(np.sum(kl))
     n = len(x)
     return {"reconstruction": rec_sum / n, "kl": kl_sum / n, "loss": (rec_sum + kl_sum) / n}
 
@@ -80,15 +80,27 @@ def reconstruction_nll(model, x: np.ndarray, t: np.ndarray | None = None, batch_
 #   log p(x|t)  decoder likelihood, log p(t) = log N(t|0, I), log q(t|x) = log N(t|m, diag s^2).
 
 
+def decoder_log_likelihoods(decoder: keras.Model, images: np.ndarray, t: np.ndarray,
+                            batch_size: int = 2000) -> np.ndarray:
+    """Eq. 2 for many images at the same latent points: log p(x_b | t_s; theta), (B, 28, 28, 1) and (S, D) -> (B, S).
+
+    The points are decoded once for all the images: log p(x|t) = sum_j [x_j l_j(t) - softplus(l_j(t))] is linear in
+    the pixels x_j, so each image costs one matrix product with the logits l (S, 784), not a pass of the decoder.
+    softplus(l) summed over the pixels is :func:`bernoulli_nll_from_logits` of an all-zero image.
+    """
+    pixels = np.asarray(images, dtype=np.float64).reshape(len(images), -1)          # (B, 784)
+    out = []
+    for start in range(0, len(t), batch_size):
+        logits = np.asarray(decoder(np.asarray(t[start:start + batch_size], dtype="float32"), training=False),
+                            dtype=np.float64).reshape(-1, pixels.shape[1])             # (batch, 784)
+        out.append(pixels @ logits.T - bernoulli_nll_from_logits(np.zeros_like(logits), logits))
+    return np.concatenate(out, axis=1)
+
+
 def decoder_log_likelihood(decoder: keras.Model, x: np.ndarray, t: np.ndarray,
                            batch_size: int = 2000) -> np.ndarray:
     """Eq. 2: log p(x | t; theta) of the decoder for one image x (28, 28, 1) at many latent points t (S, D) -> (S,)."""
-    out = []
-    for start in range(0, len(t), batch_size):
-        logits = decoder(t[start:start + batch_size].astype("float32"), training=False)
-        xs = np.broadcast_to(x, (len(logits), *x.shape))
-        out.append(-bernoulli_nll_from_logits(xs.astype(np.float64), np.asarray(logits, dtype=np.float64)))
-    return np.concatenate(out)
+    return decoder_log_likelihoods(decoder, x[None], t, batch_size)[0]
 
 
 def importance_log_weights(vae: VAE, x: np.ndarray, n_samples: int, rng: np.random.Generator
@@ -177,31 +189,62 @@ def latent_grid(t_mean: np.ndarray, t_log_var: np.ndarray, half_width: float = 1
     return t1, t2, float((t1[1] - t1[0]) * (t2[1] - t2[0]))
 
 
+def _grid_points(t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
+    """The points of the grid t1 x t2 as rows (len(t1) * len(t2), 2), t1 varying fastest (np.meshgrid's order)."""
+    T1, T2 = np.meshgrid(t1, t2)
+    return np.column_stack([T1.ravel(), T2.ravel()])
+
+
+def posterior_grids(decoder: keras.Model, images: np.ndarray, t_means: np.ndarray, t_log_vars: np.ndarray,
+                    extent: float = 5.0, coarse: int = 81, points_per_sd: float = 3.0, max_points: int = 301
+                    ) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """:func:`posterior_grid` for many images (B, 28, 28, 1) with q's means and log-variances (B, 2): a list of B grids.
+
+    The same grids as one call per image, faster: every image whose coarse look is the prior's square itself (q's
+    +-10 sd box inside it, as for almost every image) shares one decoding of that square
+    (:func:`decoder_log_likelihoods`); the others are decoded on their own.
+    """
+    t_means, t_log_vars = np.asarray(t_means, dtype=np.float64), np.asarray(t_log_vars, dtype=np.float64)
+    if t_means.ndim != 2 or t_means.shape[1] != 2 or t_log_vars.shape != t_means.shape:
+        raise ValueError(f"quadrature over a latent grid is for a 2-D latent space: t_means and t_log_vars must be "
+                         f"(B, 2), got {t_means.shape} and {t_log_vars.shape}")
+    sds = np.exp(0.5 * t_log_vars)
+    lows, highs = np.minimum(-extent, t_means - 10 * sds), np.maximum(extent, t_means + 10 * sds)
+    in_square = np.flatnonzero(np.all(lows == -extent, axis=1) & np.all(highs == extent, axis=1))
+    square = np.linspace(-extent, extent, coarse)
+    shared = dict(zip(in_square, decoder_log_likelihoods(decoder, images[in_square], _grid_points(square, square)),
+                      strict=True)) if len(in_square) else {}
+    grids = []
+    for i, (image, t_mean, s, lo, hi) in enumerate(zip(images, t_means, sds, lows, highs, strict=True)):
+        g1, g2 = np.linspace(lo[0], hi[0], coarse), np.linspace(lo[1], hi[1], coarse)
+        t = _grid_points(g1, g2)
+        log_joint = (shared[i] if i in shared else decoder_log_likelihood(decoder, image, t)) + log_standard_normal(t)
+        near = t[log_joint > log_joint.max() - 30.0]
+        step = np.array([g1[1] - g1[0], g2[1] - g2[0]])
+        box_lo = np.minimum(near.min(axis=0) - step, t_mean - 6 * s)
+        box_hi = np.maximum(near.max(axis=0) + step, t_mean + 6 * s)
+        n = np.minimum(max_points, np.ceil((box_hi - box_lo) / (s.min() / points_per_sd)).astype(int) + 1)
+        t1, t2 = np.linspace(box_lo[0], box_hi[0], n[0]), np.linspace(box_lo[1], box_hi[1], n[1])
+        grids.append((t1, t2, float((t1[1] - t1[0]) * (t2[1] - t2[0]))))
+    return grids
+
+
 def posterior_grid(decoder: keras.Model, x: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray,
-                   extent: float = 5.0, coarse: int = 81, points_per_sd: float = 4.0, max_points: int = 301
+                   extent: float = 5.0, coarse: int = 81, points_per_sd: float = 3.0, max_points: int = 301
                    ) -> tuple[np.ndarray, np.ndarray, float]:
     """A 2-D grid that covers the posterior p(t|x) wherever its mass is, not only where q puts it.
 
     A coarse ``coarse`` x ``coarse`` look over the prior's square [-extent, extent]^2 (joined with q's +-10 sd box)
-    finds every cell whose log p(x, t) is within 30 nats of the largest; the returned grid spans those cells plus a
-    coarse step, joined with q's +-6 sd box, at ``points_per_sd`` points per q-standard-deviation (at most
-    ``max_points`` per axis). Returns the axes t1 (n1,), t2 (n2,) and the area of one cell, as :func:`latent_grid`.
+    finds the cells whose log p(x, t) is within 30 nats of the largest *on that look* (a mode narrower than a
+    coarse cell can fall between its points); the returned grid spans those cells plus a coarse step, joined with
+    q's +-6 sd box, at ``points_per_sd`` points per q-standard-deviation (at most ``max_points`` per axis). Returns
+    the axes t1 (n1,), t2 (n2,) and the area of one cell, as :func:`latent_grid`. Many images at once:
+    :func:`posterior_grids`.
     """
     if len(t_mean) != 2:
         raise ValueError("quadrature over a latent grid is for a 2-D latent space")
-    s = np.exp(0.5 * t_log_var)
-    lo, hi = np.minimum(-extent, t_mean - 10 * s), np.maximum(extent, t_mean + 10 * s)
-    g1, g2 = np.linspace(lo[0], hi[0], coarse), np.linspace(lo[1], hi[1], coarse)
-    T1, T2 = np.meshgrid(g1, g2)
-    t = np.column_stack([T1.ravel(), T2.ravel()])
-    log_joint = decoder_log_likelihood(decoder, x, t) + log_standard_normal(t)
-    near = t[log_joint > log_joint.max() - 30.0]
-    step = np.array([g1[1] - g1[0], g2[1] - g2[0]])
-    box_lo = np.minimum(near.min(axis=0) - step, t_mean - 6 * s)
-    box_hi = np.maximum(near.max(axis=0) + step, t_mean + 6 * s)
-    n = np.minimum(max_points, np.ceil((box_hi - box_lo) / (s.min() / points_per_sd)).astype(int) + 1)
-    t1, t2 = np.linspace(box_lo[0], box_hi[0], n[0]), np.linspace(box_lo[1], box_hi[1], n[1])
-    return t1, t2, float((t1[1] - t1[0]) * (t2[1] - t2[0]))
+    return posterior_grids(decoder, x[None], np.asarray(t_mean)[None], np.asarray(t_log_var)[None], extent, coarse,
+                           points_per_sd, max_points)[0]
 
 
 def quadrature_log_px(decoder: keras.Model, x: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float
@@ -210,11 +253,10 @@ def quadrature_log_px(decoder: keras.Model, x: np.ndarray, t1: np.ndarray, t2: n
 
     Returns log p(x) and the log posterior density log p(t|x) on the grid (len(t2), len(t1)) (eq. 4).
     """
-    T1, T2 = np.meshgrid(t1, t2)
-    t = np.column_stack([T1.ravel(), T2.ravel()])
+    t = _grid_points(t1, t2)
     log_joint = decoder_log_likelihood(decoder, x, t) + log_standard_normal(t)
     log_px = float(np.log(cell) + logsumexp(log_joint))
-    return log_px, (log_joint - log_px).reshape(T1.shape)
+    return log_px, (log_joint - log_px).reshape(len(t2), len(t1))
 
 
 def _q_mass_on_grid(t1: np.ndarray, t2: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray) -> np.ndarray:
@@ -236,26 +278,74 @@ def kl_q_to_posterior_on_grid(log_posterior: np.ndarray, t1: np.ndarray, t2: np.
     return float(np.sum(mass * (log_mass - log_posterior - np.log(cell))))
 
 
+def _axis_log_mass(t: np.ndarray, mean: float, log_var: float) -> np.ndarray:
+    """log of a 1-D Gaussian's mass on the points of one grid axis, renormalised over the axis: (n,) -> (n,)."""
+    z = -0.5 * np.square(t - mean) * np.exp(-log_var)
+    return z - logsumexp(z)
+
+
+def kl_q_to_posterior_and_gradient(params: np.ndarray, log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray,
+                                   cell: float) -> tuple[float, np.ndarray]:
+    """:func:`kl_q_to_posterior_on_grid` and its gradient with respect to q's ``params`` (m1, m2, log s1^2, log s2^2).
+
+    A diagonal q's mass on the grid factorises, q_lj = b_l a_j with a (len(t1),) and b (len(t2),) its renormalised
+    masses on each axis, so KL = sum a log a + sum b log b - b^T M a with M = log p(t|x) + log cell (len(t2), len(t1)):
+    one matrix-vector product instead of a Gaussian on every grid point. The same number as
+    :func:`kl_q_to_posterior_on_grid`; returns the KL (nats) and its gradient (4,).
+    """
+    means, log_vars = params[:2], params[2:]
+    log_a, log_b = _axis_log_mass(t1, means[0], log_vars[0]), _axis_log_mass(t2, means[1], log_vars[1])
+    a, b = np.exp(log_a), np.exp(log_b)
+    weighted = log_posterior + np.log(cell)
+    Ma, bM = weighted @ a, b @ weighted
+    kl = float(a @ log_a + b @ log_b - b @ Ma)
+    gradient = np.empty(4)
+    for axis, (t, mass, d_mass) in enumerate(((t1, a, log_a - bM), (t2, b, log_b - Ma))):
+        d_z = mass * (d_mass - mass @ d_mass)               # through the renormalisation (a softmax of z)
+        offset, variance = t - means[axis], np.exp(log_vars[axis])
+        gradient[axis] = d_z @ offset / variance             # z = -(t - m)^2 / (2 s^2)
+        gradient[2 + axis] = d_z @ np.square(offset) / (2 * variance)
+    return kl, gradient
+
+
+def posterior_moments(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The posterior's marginal means (2,) and log-variances (2,) on the grid: the moment-matched diagonal Gaussian."""
+    mass = np.exp(log_posterior) * cell
+    mass = mass / mass.sum()
+    marginals = (mass.sum(axis=0), mass.sum(axis=1))         # over t1 (len(t1),), over t2 (len(t2),)
+    means = np.array([m @ t for m, t in zip(marginals, (t1, t2), strict=True)])
+    variances = np.array([m @ np.square(t - mu) for m, t, mu in zip(marginals, (t1, t2), means, strict=True)])
+    return means, np.log(variances)
+
+
 def fit_local_q(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float,
                 start_mean: np.ndarray, start_log_var: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Eq. 14 for one image: the diagonal Gaussian q closest to the posterior, min KL(q || p(t|x)) on the grid.
+    """Eq. 14 for one image: the best diagonal Gaussian q found, min KL(q || p(t|x)) on the grid.
 
-    The best any encoder with this q family could do for this image: log p(x) minus this KL is the
-    best ELBO, the *approximation gap* is this KL, and the encoder's KL minus it the *amortization gap*.
-    Deterministic (Nelder-Mead on the quadrature), started from the encoder's q. Returns mean (2,),
-    log-variance (2,) and the minimal KL. (Notebook 03's ``svi.fit_local_q_stochastic`` fits local q's of
-    the linear model by stochastic gradients instead.)
+    Deterministic: L-BFGS with the exact gradient (:func:`kl_q_to_posterior_and_gradient`) from two starts, the
+    encoder's q (``start_mean``, ``start_log_var``) and the posterior's own moments (:func:`posterior_moments`), and
+    the better end is kept. A local search, so the KL returned is the best *found*: an upper bound on the best
+    diagonal Gaussian's. log p(x) minus it is the best ELBO found; the *approximation gap* is this KL, and the
+    encoder's KL minus it the *amortization gap* (then a lower bound on it). Returns mean (2,), log-variance (2,)
+    and the KL. (Notebook 03's ``svi.fit_local_q_stochastic`` fits local q's of the linear model by stochastic
+    gradients instead.)
     """
     from scipy.optimize import minimize
 
-    def kl(params: np.ndarray) -> float:
-        return kl_q_to_posterior_on_grid(log_posterior, t1, t2, cell, params[:2], params[2:])
+    def kl(params: np.ndarray) -> tuple[float, np.ndarray]:
+        return kl_q_to_posterior_and_gradient(params, log_posterior, t1, t2, cell)
 
-    start = np.concatenate([start_mean, start_log_var]).astype(float)
-    result = minimize(kl, start, method="Nelder-Mead",
-                      options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 4000, "maxfev": 8000})
-    best = result.x if result.fun <= kl(start) else start
-    return best[:2], best[2:], float(min(result.fun, kl(start)))
+    best, best_kl = None, np.inf
+    for start in (np.concatenate([start_mean, start_log_var]),
+                  np.concatenate(posterior_moments(log_posterior, t1, t2, cell))):
+        start = np.asarray(start, dtype=float)
+        result = minimize(kl, start, jac=True, method="L-BFGS-B",
+                          options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+        for params, value in ((start, kl(start)[0]), (result.x, float(result.fun))):
+            if value < best_kl:
+                best, best_kl = params, value
+    return best[:2], best[2:], float(best_kl)
 
 
 # ----------------------------------------------------------------------------- a fast decoder for widgets
@@ -309,16 +399,16 @@ class NumpyDecoder:
 def gap_split(vae: VAE, x: np.ndarray, coarse: int = 41, points_per_sd: float = 3.0) -> dict[str, np.ndarray]:
     """Eqs. 5 and 14-15 for many images: log p(x) and the gap's two parts, each (len(x),), nats per image.
 
-    For each image (28, 28, 1) of ``x``: the quadrature log p(x) on :func:`posterior_grid` (a coarser look and
+    For each image (28, 28, 1) of ``x``: the quadrature log p(x) on :func:`posterior_grids` (a coarser look and
     grid than its defaults, for speed); ``kl_encoder`` = KL(q || p(t|x)), the whole gap log p(x) - ELBO;
-    ``approximation`` = the KL of the best diagonal Gaussian (:func:`fit_local_q`); ``amortization`` =
-    kl_encoder - approximation, what a better encoder could still gain.
+    ``approximation`` = the KL of the best diagonal Gaussian found (:func:`fit_local_q`), an upper bound on the
+    approximation gap; ``amortization`` = kl_encoder - approximation, what a better encoder could still gain (a
+    lower bound on it).
     """
+    t_means, t_log_vars = (np.asarray(a, dtype=np.float64) for a in encode(vae.encoder, x))
+    grids = posterior_grids(vae.decoder, x, t_means, t_log_vars, coarse=coarse, points_per_sd=points_per_sd)
     rows = {key: [] for key in ("log_px", "kl_encoder", "approximation", "amortization")}
-    for image in x:
-        t_mean, t_log_var = (np.asarray(a, dtype=np.float64)[0] for a in vae.encoder(image[None], training=False))
-        t1, t2, cell = posterior_grid(vae.decoder, image, t_mean, t_log_var, coarse=coarse,
-                                      points_per_sd=points_per_sd)
+    for image, t_mean, t_log_var, (t1, t2, cell) in zip(x, t_means, t_log_vars, grids, strict=True):
         log_px, log_posterior = quadrature_log_px(vae.decoder, image, t1, t2, cell)
         kl_encoder = kl_q_to_posterior_on_grid(log_posterior, t1, t2, cell, t_mean, t_log_var)
         kl_best = fit_local_q(log_posterior, t1, t2, cell, t_mean, t_log_var)[2]
