@@ -69,6 +69,19 @@ def test_the_section_times_add_up_to_the_notebooks_time_and_the_lecture_to_50_mi
         sorted(s.title for s in slides.sections(nb))
 
 
+def test_the_readmes_slide_counts_and_times_are_the_notebooks():
+    """The README's table (Presenting in class) against the notebooks: rerun the numbers when this fails."""
+    rows = {m.group(1): m.groups()[1:] for m in re.finditer(
+        r"^\| (\d\d) [^|]*\| (\d+) \| (\d+) \| (\d+) min \| .*\((\d+) min\) \|$", (ROOT / "README.md").read_text(),
+        re.M)}
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        static = slides.slides_notebook(build_book.book_page(nb))
+        expected = (slides.count_slides(nb), sum(slides.slide_type(c) in ("slide", "subslide") for c in static.cells),
+                    build_book.summarize(nb, path.stem).minutes, slides.lecture_plan(nb).minutes)
+        assert tuple(map(int, rows.get(path.stem[:2], ()))) == expected, (path.name, expected)
+
+
 # --- cutting a notebook into slides -------------------------------------------------------------------------
 
 def test_blocks_keep_formulas_lists_code_and_folds_whole():
