@@ -34,7 +34,7 @@ def test_committed_notebook_is_a_clean_full_run(path):
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     counts = [c["execution_count"] for c in code]
     assert counts == list(range(1, len(code) + 1)), "re-run: ./course.sh notebooks (fresh kernel, in order)"
-    assert set(nb["metadata"]) == {"kernelspec", "language_info"}, "metadata not normalised"
+    assert set(nb["metadata"]) == {"kernelspec", "language_info", "rise"}, "metadata not normalised (RISE's kept)"
     for cell in code:
         assert "execution" not in cell["metadata"] and "widgets" not in cell["metadata"]
         for out in cell["outputs"]:

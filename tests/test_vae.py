@@ -83,23 +83,23 @@ def _loss_in_numpy(x, logits, t_mean, t_log_var):
 def _loss_reshaped_by_len(x, logits, t_mean, t_log_var):
     ops = keras.ops        # len(x) of a symbolic tensor: autograph, in fit and here, makes it the batch size
     bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
-    return ops.sum(ops.reshape(bce, (len(x), -1)), axis=1) + vae.kl_standard_normal(t_mean, t_log_var)
+    return ops.sum(ops.reshape(bce, (len(x), -1)), axis=1) + distributions.kl_standard_normal(t_mean, t_log_var)
 
 
 def _loss_reshaped_by_static_shape(x, logits, t_mean, t_log_var):
     ops = keras.ops        # x.shape[0] is None when training traces the loss
     bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
-    return ops.sum(ops.reshape(bce, (x.shape[0], 784)), axis=1) + vae.kl_standard_normal(t_mean, t_log_var)
+    return ops.sum(ops.reshape(bce, (x.shape[0], 784)), axis=1) + distributions.kl_standard_normal(t_mean, t_log_var)
 
 
 def _loss_with_numpy_methods(x, logits, t_mean, t_log_var):
     ops = keras.ops
     bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
-    return bce.reshape(len(x), -1).sum(axis=1) + vae.kl_standard_normal(t_mean, t_log_var)
+    return bce.reshape(len(x), -1).sum(axis=1) + distributions.kl_standard_normal(t_mean, t_log_var)
 
 
 def _loss_summed_over_an_axis_too_many(x, logits, t_mean, t_log_var):
-    return keras.ops.sum(logits * x, axis=(1, 2, 3)) + vae.kl_standard_normal(t_mean, t_log_var)
+    return keras.ops.sum(logits * x, axis=(1, 2, 3)) + distributions.kl_standard_normal(t_mean, t_log_var)
 
 
 def _loss_averaged_over_the_batch(x, logits, t_mean, t_log_var):
