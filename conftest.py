@@ -18,9 +18,9 @@ from pathlib import Path
 import nbval.plugin
 
 from helpers.notebooks import course_notebooks
+from helpers.paths import COURSE_DIR, STUDENT_DIR
+from helpers.paths import PROJECT_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parent
-COURSE_DIR, STUDENT_DIR = ROOT / "notebooks", ROOT / "notebooks" / "student"
 FIRST_TEST_FILES = ["test_browser.py", "test_hub.py"]     # a few minutes each, before the notebooks
 SLOW_TEST_FILES = ["test_grade_class.py", "test_vae.py", "test_student_notebooks.py"]
 

@@ -29,7 +29,9 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 sys.path.insert(0, str(ROOT))
 from helpers.notebooks import STUDENT_DIR, course_notebooks  # noqa: E402
 from hub.links import course_links  # noqa: E402

@@ -29,7 +29,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 PROXY = ROOT / "hub" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
 SINGLEUSER = Path(sys.executable).parent / "jupyterhub-singleuser"
 PASSWORD = "em2vae-class-password"     # the shared password (the authenticator wants 8 or more characters)

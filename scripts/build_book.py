@@ -43,8 +43,9 @@ import nbformat
 
 from helpers import slides
 from helpers.notebooks import course_notebooks
+from helpers.paths import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = PROJECT_ROOT
 BOOK = ROOT / "book"
 SOLUTION_TAG, HIDE_TAG = "exercise-solution", "hide-input"
 REFERENCE_PAGES = ["course-text"]     # book/<name>.md, listed after the notebooks: the course text's equations

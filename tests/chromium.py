@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+from helpers.paths import TEST_ARTIFACTS
+
+ARTIFACTS = TEST_ARTIFACTS
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync", "--disable-quic"]

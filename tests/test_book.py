@@ -28,8 +28,9 @@ from chromium import ARTIFACTS, CHROMIUM
 from website import build_book, load_module
 
 from helpers.notebooks import course_notebooks
+from helpers.paths import COURSE_DIR, PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = PROJECT_ROOT
 NEEDS_CHROMIUM = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine: the website's browser "
                                     "test needs Debian's package 'chromium' (sudo apt-get install chromium)")
 WIDTHS = {"wide": 1400, "phone": 400}
@@ -120,7 +121,7 @@ def test_the_build_makes_the_landing_page_and_one_page_per_notebook(site):
         assert all(re.split(r"[$`*]", objective)[0][:30] in text for objective in summary.objectives), path.name
         assert f'href="notebooks/{path.stem}.html"' in landing
         student = f"student/{path.name}"
-        assert (ROOT / "notebooks" / student).exists() and path.name in landing
+        assert (COURSE_DIR / student).exists() and path.name in landing
     assert "student-notebooks.zip" in text and "./course.sh lab" in text and "./course.sh test" in text
     downloads = [p.name for p in (html_dir / "_downloads").rglob("*") if p.is_file()]
     assert "student-notebooks.zip" in downloads and len(downloads) == len(NOTEBOOK_PAGES) + 1

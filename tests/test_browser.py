@@ -24,9 +24,11 @@ from pathlib import Path
 import pytest
 from chromium import ARTIFACTS, CHROMIUM
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import COURSE_DIR, PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 NOTEBOOK = "05_latent_space.ipynb"
-COURSE_NOTEBOOKS = ROOT / "notebooks"
+COURSE_NOTEBOOKS = COURSE_DIR
 BIN = Path(sys.executable).parent
 
 pytestmark = [

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 
 FAKE_PYTHON = r"""#!/usr/bin/env bash
 if [ "$1" = -c ]; then echo "${FAKE_VERSION:-3.11.9}"; exit 0; fi      # course.sh asks only for the version

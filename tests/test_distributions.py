@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import importlib
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +13,9 @@ from scipy.special import expit
 from scipy.stats import multivariate_normal, norm
 
 from helpers import distributions as D
+from helpers.paths import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = PROJECT_ROOT
 RNG = np.random.default_rng(0)
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 
 
 def requirement_lines() -> list[str]:

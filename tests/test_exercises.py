@@ -9,7 +9,6 @@ from __future__ import annotations
 import inspect
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from scipy.stats import gamma, multivariate_normal, norm
 
 from helpers import exercises, gmm, meanfield
 from helpers.distributions import log_normal_full
+from helpers.paths import PROJECT_ROOT, STUDENT_DIR
 
 
 def stub(*args, **kwargs):
@@ -668,7 +668,7 @@ def test_no_slip_is_named_for_an_unknown_mistake_or_a_right_answer():
 
 
 def test_the_readmes_exercise_table_is_the_catalogue():
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (PROJECT_ROOT / "README.md").read_text()
     table = readme.split("### Exercises: which notebooks to open", 1)[1].split("\n\n", 2)[2].split("\n\n", 1)[0]
     listed = re.findall(r"(\d\.\d) `(\w+)`", table)
     catalogue = [(re.match(r"Exercise (\d\.\d), ", ex.title)[1], name) for name, ex in exercises.EXERCISES.items()]
@@ -834,7 +834,7 @@ def test_a_crash_inside_numpy_quotes_the_students_line():
 
 # ----------------------------------------------------------------------------- the otter path, the cases
 
-STUDENT_TESTS = Path(__file__).parents[1] / "notebooks" / "student" / "tests"
+STUDENT_TESTS = STUDENT_DIR / "tests"
 
 
 def _otter_results(name: str, answer) -> list:

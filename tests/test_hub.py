@@ -28,7 +28,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import PROJECT_ROOT, STUDENT_DIR
+
+ROOT = PROJECT_ROOT
 sys.path.insert(0, str(ROOT))
 from hub.local_hub import LocalHub, Refused, Student, clone_course, git, why_no_hub  # noqa: E402
 
@@ -98,7 +100,7 @@ def test_the_links_open_each_student_notebook_in_the_students_own_copy(classroom
     page = students["student1"].http.get(links[Path(NOTEBOOK).name], timeout=120)   # as a click: the hub's redirects
     assert page.status_code == 200 and urlsplit(page.url).path == "/user/student1/git-pull"
     assert 'data-targetpath="em2vae"' in page.text and f'data-path="lab/tree/em2vae/{NOTEBOOK}"' in page.text
-    assert list(links) == sorted(p.name for p in (ROOT / "notebooks" / "student").glob("[0-9][0-9]_*.ipynb"))
+    assert list(links) == sorted(p.name for p in (STUDENT_DIR).glob("[0-9][0-9]_*.ipynb"))
     for name, link in links.items():
         assert link.startswith(f"{hub.url}/hub/user-redirect/git-pull?")
         params = dict(parse_qsl(urlsplit(link).query))

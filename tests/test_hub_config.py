@@ -10,13 +10,14 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import PROJECT_ROOT, STUDENT_DIR, data_dir
+
+ROOT = PROJECT_ROOT
 sys.path.insert(0, str(ROOT))
 from hub import check_image, links  # noqa: E402
 
@@ -62,7 +63,7 @@ def test_hub_links_prints_one_link_per_student_notebook_opening_it_in_the_studen
     result = course_sh("hub-links", "https://hub.example.edu/", "https://github.com/owner/em2vae.git", "spring")
     assert result.returncode == 0, result.stderr
     rows = [line.split("\t") for line in result.stdout.splitlines()]
-    students = sorted(p.name for p in (ROOT / "notebooks" / "student").glob("[0-9][0-9]_*.ipynb"))
+    students = sorted(p.name for p in (STUDENT_DIR).glob("[0-9][0-9]_*.ipynb"))
     assert [name for name, _ in rows] == students and len(students) >= 6
     for name, link in rows:
         parts = urlsplit(link)
@@ -89,8 +90,8 @@ def test_the_image_check_passes_here_and_catches_a_missing_or_pointer_weights_fi
     pointer.mkdir()
     (pointer / "vae.weights.h5").write_text("version https://git-lfs.github.com/spec/v1\n")
     assert "not an HDF5 file" in check_image.weights_problems(pointer)[0]
-    shipped = check_image.shipped_model_folders(ROOT / "data")
-    assert ROOT / "data" / "vae-mnist-2d" in shipped
+    shipped = check_image.shipped_model_folders(data_dir())
+    assert data_dir() / "vae-mnist-2d" in shipped
     assert all(check_image.weights_problems(folder) == [] for folder in shipped)
 
 

@@ -24,8 +24,9 @@ from website import build_book
 from helpers import slides
 from helpers.exercises import EXERCISES
 from helpers.notebooks import course_notebooks
+from helpers.paths import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = PROJECT_ROOT
 BIN = Path(sys.executable).parent
 NOTEBOOKS = course_notebooks()
 SLIDE_TYPES = {"slide", "subslide", "fragment", "-", "skip", "notes"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.notebooks import PROJECT_ROOT, STUDENT_DIR, course_notebooks
+from helpers.notebooks import COURSE_DIR, PROJECT_ROOT, STUDENT_DIR, course_notebooks
 
 ROOT = PROJECT_ROOT
 COMMITTED = STUDENT_DIR
@@ -122,7 +122,7 @@ def _run_student_copy(name: str, tmp_path: Path, filled: bool) -> str:
     shutil.copytree(COMMITTED, folder, ignore=shutil.ignore_patterns(".OTTER_LOG", "*.ipynb"))
     nb = nbformat.read(COMMITTED / name, as_version=4)
     answers = [cell for cell in nb.cells if "otter_answer_cell" in cell.metadata.get("tags", [])]
-    solutions = _solutions(ROOT / "notebooks" / name)
+    solutions = _solutions(COURSE_DIR / name)
     assert len(answers) == len(solutions), f"{name}: {len(answers)} answer cells, {len(solutions)} solutions"
     if filled:
         for cell, solution in zip(answers, solutions, strict=True):

@@ -13,7 +13,9 @@ import stat
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 
 FAKE_PYTHON = r"""#!/usr/bin/env bash
 if [ "$1" = -c ]; then                      # the backend check, the trained_by line, the provenance copy

@@ -6,7 +6,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers.paths import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 
 
 def load_module(name: str, path: Path):
