@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--naive-updates", type=int, default=20)
     args = parser.parse_args()
 
-    model = vae.load_trained_vae(vae.shipped_weights("mnist"))
+    model = vae.load_model(vae.shipped_weights("mnist"))
     (_, _), (x_test, y_test) = data.load_mnist()
     t_test, _ = vae.encode(model.encoder, vae.prepare_images(x_test))
     rng = np.random.default_rng(0)

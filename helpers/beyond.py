@@ -10,7 +10,7 @@ The measurements, each in nats per test image unless said otherwise:
 
 * :func:`evaluate` (Alemi et al., 2018): rate = E_x KL(q(t|x) || p(t)) (eq. 17),
   distortion = E_x E_q[-log p(x|t)] (eq. 16's first term); -ELBO = rate + distortion;
-* :func:`test_set_bound`: the importance-weighted bound L_k (Burda et al., 2016) per image;
+* :func:`marginal_likelihood_bounds`: the importance-weighted bound L_k (Burda et al., 2016) per image;
 * the prior mismatch KL(q(t) || p(t)) of the aggregate posterior, bracketed: :func:`moment_matched_kl` from below,
   :func:`mixture_kl` (the mixture of N codes) from above in expectation;
 * :func:`active_units`: how many latent dimensions the encoder's means actually use;
@@ -32,8 +32,8 @@ from helpers.latent import active_units
 __all__ = [
     "BETA_MODELS", "DIMENSION_MODELS", "MODELS", "TWO_D_MODELS", "active_units", "aggregate_moments",
     "class_anchors", "confident_fraction", "digit_classifier", "evaluate", "load", "log_code_mixture", "mixture_kl",
-    "moment_matched_kl",
-    "path_roughness", "prior_hole_fraction", "rate_and_distortion", "test_set_bound", "train_digit_classifier",
+    "marginal_likelihood_bounds", "moment_matched_kl", "path_roughness", "prior_hole_fraction", "rate_and_distortion",
+    "train_digit_classifier",
 ]
 
 MODELS = {
@@ -59,7 +59,8 @@ def load(name: str) -> tuple[vae.VAE | vae.Autoencoder, dict]:
     """One of :data:`MODELS` from ``data/<name>/``: the model and its provenance (kind, beta, latent_dim)."""
     if name not in MODELS:
         raise ValueError(f"model {name!r}: expected one of {sorted(MODELS)}")
-    return vae.load_model_folder(data.data_dir() / name)
+    folder = data.data_dir() / name
+    return vae.load_model(folder), vae.read_provenance(folder)
 
 
 def evaluate(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0, batch_size: int = 2000) -> dict:
@@ -74,11 +75,9 @@ def evaluate(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0, bat
     at_mean = vae_evaluation.reconstruction_nll(model, x, t_mean, batch_size)
     if t_log_var is None:
         return {"rate": float("inf"), "distortion": at_mean, "at_mean": at_mean, "t_mean": t_mean, "t_log_var": None}
-    eps = np.random.default_rng(seed).standard_normal(t_mean.shape).astype("float32")
-    t = distributions.reparameterize(t_mean, t_log_var, eps)
-    distortion = vae_evaluation.reconstruction_nll(model, x, t, batch_size)
-    rate = float(np.mean(distributions.kl_standard_normal(t_mean, t_log_var)))
-    return {"rate": rate, "distortion": distortion, "at_mean": at_mean, "t_mean": t_mean, "t_log_var": t_log_var}
+    terms = vae_evaluation.negative_elbo(model, x, seed=seed)      # eqs. 16-17, one t ~ q per image
+    return {"rate": terms["kl"], "distortion": terms["reconstruction"], "at_mean": at_mean, "t_mean": t_mean,
+            "t_log_var": t_log_var}
 
 
 def rate_and_distortion(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0) -> dict[str, float]:
@@ -87,7 +86,7 @@ def rate_and_distortion(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: i
     return {"rate": result["rate"], "distortion": result["distortion"]}
 
 
-def test_set_bound(model: vae.VAE, x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+def marginal_likelihood_bounds(model: vae.VAE, x: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     """L_k for each image (n, 28, 28, 1) -> (n,): log of the mean of k importance weights p(x, t)/q(t|x), t ~ q.
 
     L_1 is a one-sample ELBO and L_k rises to log p(x) as k grows (Burda et al., 2016; notebook 04).

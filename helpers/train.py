@@ -208,12 +208,12 @@ def select_checkpoint(runs: list[Path]) -> dict:
             x_val = validation_images_of(recipe)
         except ValueError as exc:
             raise ValueError(f"{run}: {exc}") from exc
-        kind, beta = recipe.get("model", "vae"), recipe.get("beta", 1.0)
+        kind, beta = recipe.get("kind", "vae"), recipe.get("beta", 1.0)   # older recipes: a β = 1 VAE
         kinds.add((kind, recipe["latent_dim"], beta))
         if len(kinds) > 1:
             raise ValueError(f"runs of different models cannot be compared: {sorted(kinds)}")
         for checkpoint in sorted((run / "checkpoints").glob("epoch-*.weights.h5")):
-            model = vae.load_trained_vae(checkpoint, recipe["latent_dim"], kind, beta)
+            model = vae.load_model(checkpoint, latent_dim=recipe["latent_dim"], kind=kind, beta=beta)
             loss = objective(model, x_val)["loss"]
             epoch = int(checkpoint.name.split("-")[1].split(".")[0])
             row = {"run": str(run), "seed": recipe["seed"], "epoch": epoch, "validation_loss": round(loss, 3)}
@@ -237,8 +237,8 @@ def _select_main(args) -> int:
     choice = select_checkpoint(args.select)
     source = json.loads((Path(choice["run"]) / "provenance.json").read_text())
     recipe = source["recipe"]
-    model = vae.load_trained_vae(choice["weights"], recipe["latent_dim"], recipe.get("model", "vae"),
-                                 recipe.get("beta", 1.0))
+    model = vae.load_model(choice["weights"], latent_dim=recipe["latent_dim"], kind=recipe.get("kind", "vae"),
+                           beta=recipe.get("beta", 1.0))
     _, (x_test, _) = data.load(recipe["dataset"])
     test = objective(model, vae.prepare_images(x_test))   # measured once, after choosing
     args.out.mkdir(parents=True, exist_ok=True)
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                  else f"RMSprop (Keras defaults, epsilon={args.optimizer_epsilon:g})")
     provenance = {
         "command": "python -m helpers.train " + " ".join(shlex.quote(a) for a in argv),
-        "recipe": {"dataset": args.dataset, "model": kind, "latent_dim": args.latent_dim, "beta": args.beta,
+        "recipe": {"dataset": args.dataset, "kind": kind, "latent_dim": args.latent_dim, "beta": args.beta,
                    "epochs": args.epochs, "batch_size": args.batch_size, "optimizer": optimizer,
                    "seed": args.seed, "subset": args.subset, "train_images": n_train,
                    "validation_images": args.validation_images,

@@ -32,7 +32,7 @@ layers, ops = keras.layers, keras.ops
 __all__ = [
     "DECODER_GRID", "IMAGE_SHAPE", "LOG_VARIANCE_LIMIT", "MODEL_KINDS", "VAE", "Autoencoder", "BoundedLogVariance",
     "Sampling", "build_autoencoder", "build_decoder", "build_encoder", "build_model", "build_vae", "decode", "encode",
-    "load_model_folder", "load_trained_vae", "loss_problem", "negative_elbo_per_image", "negative_elbo_terms",
+    "load_model", "loss_problem", "read_provenance", "negative_elbo_per_image", "negative_elbo_terms",
     "prepare_images",
     "save_inference_weights", "shipped_weights",
 ]
@@ -351,16 +351,32 @@ def _weights_in_file(path: Path) -> tuple[int | None, str | None]:
     return dims[0], ("vae" if heads >= 2 else "autoencoder")
 
 
-def load_trained_vae(weights_path, latent_dim: int = 2, kind: str = "vae", beta: float = 1.0
-                     ) -> VAE | Autoencoder:
-    """Rebuild the model from code and load trained weights (``*.weights.h5``); the error says what is wrong.
+def load_model(path, *, latent_dim: int | None = None, kind: str | None = None, beta: float | None = None
+               ) -> VAE | Autoencoder:
+    """Rebuild a trained model (VAE or autoencoder) from code and load its weights; the error says what is wrong.
 
-    ``kind`` is ``"vae"`` (the default) or ``"autoencoder"``; a file that holds the other kind, or another
-    ``latent_dim``, raises a ValueError naming the file and what it holds.
+    ``path`` is a weights file (``*.weights.h5``) or a model folder (``vae.weights.h5`` + the
+    ``provenance.json`` that ``python -m helpers.train`` writes, see :func:`read_provenance`). Left as None,
+    ``latent_dim`` and ``kind`` (``"vae"`` or ``"autoencoder"``) are what the folder's recipe says, else what
+    the file holds; ``beta`` is the recipe's, else 1.0. A value given that the file or recipe contradicts
+    raises a ValueError naming the file and what it holds.
     """
+    path = Path(path)
+    if path.is_dir():
+        recipe = read_provenance(path)["recipe"]
+        recorded_kind, recorded_beta = recipe.get("kind", "vae"), recipe.get("beta", 1.0)   # older recipes: a β = 1 VAE
+        for name, given, recorded in (("kind", kind, recorded_kind), ("latent_dim", latent_dim, recipe["latent_dim"]),
+                                      ("beta", beta, recorded_beta)):
+            if given is not None and given != recorded:
+                raise ValueError(f"{path}: its provenance.json says {name}={recorded!r}, not {name}={given!r}")
+        try:
+            return load_model(path / "vae.weights.h5", latent_dim=recipe["latent_dim"], kind=recorded_kind,
+                              beta=recorded_beta)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (its provenance.json says kind={recorded_kind!r}, "
+                             f"latent_dim={recipe['latent_dim']})") from exc
     import h5py
 
-    path = Path(weights_path)
     retrain = "re-create them with 'python -m helpers.train' (see README: The trained VAE)"
     if not path.exists():
         raise FileNotFoundError(f"{path}: trained weights not found; {retrain}, or restore the shipped file "
@@ -373,14 +389,15 @@ def load_trained_vae(weights_path, latent_dim: int = 2, kind: str = "vae", beta:
         saved_dim, saved_kind = _weights_in_file(path)
     except OSError as exc:          # a valid HDF5 signature but a truncated or damaged body
         raise ValueError(corrupt) from exc
-    if saved_dim is not None and saved_dim != latent_dim:
+    if saved_dim is not None and latent_dim is not None and saved_dim != latent_dim:
         raise ValueError(f"{path}: these weights are for latent_dim={saved_dim}, not latent_dim={latent_dim}; "
                          f"pass latent_dim={saved_dim}, or train a {latent_dim}-D model")
-    if saved_kind is not None and saved_kind != kind:
+    if saved_kind is not None and kind is not None and saved_kind != kind:
         heads = "one encoder head" if saved_kind == "autoencoder" else "two encoder heads, mean and log-variance"
         raise ValueError(f"{path}: this file holds kind={saved_kind!r} ({heads}), not kind={kind!r}; "
                          f"load it with kind={saved_kind!r}")
-    model = build_model(kind, latent_dim, beta=beta, compile=False)
+    kind = kind or saved_kind or "vae"
+    model = build_model(kind, latent_dim or saved_dim or 2, beta=1.0 if beta is None else beta, compile=False)
     try:
         model.load_weights(path)
     except Exception as exc:
@@ -389,27 +406,15 @@ def load_trained_vae(weights_path, latent_dim: int = 2, kind: str = "vae", beta:
     return model
 
 
-def load_model_folder(folder) -> tuple[VAE | Autoencoder, dict]:
-    """Load a trained model folder (``vae.weights.h5`` + ``provenance.json``): the model and its provenance.
-
-    The recipe in ``provenance.json`` says which model the weights are (kind, latent_dim, beta); weights
-    that do not match it raise a ValueError naming the file and what it holds.
-    """
+def read_provenance(folder) -> dict:
+    """A trained model folder's ``provenance.json``: the recipe (kind, latent_dim, beta, ...), who trained it, how."""
     import json
 
-    folder = Path(folder)
-    provenance_path = folder / "provenance.json"
+    provenance_path = Path(folder) / "provenance.json"
     if not provenance_path.exists():
         raise FileNotFoundError(f"{provenance_path}: missing; a model folder holds vae.weights.h5 and the "
                                 f"provenance.json that 'python -m helpers.train' writes next to it")
-    provenance = json.loads(provenance_path.read_text())
-    recipe = provenance["recipe"]
-    kind, latent_dim, beta = recipe.get("model", "vae"), recipe["latent_dim"], recipe.get("beta", 1.0)
-    try:
-        model = load_trained_vae(folder / "vae.weights.h5", latent_dim, kind, beta)
-    except ValueError as exc:
-        raise ValueError(f"{exc} (its provenance.json says kind={kind!r}, latent_dim={latent_dim})") from exc
-    return model, provenance
+    return json.loads(provenance_path.read_text())
 
 
 def shipped_weights(dataset: str = "mnist", latent_dim: int = 2) -> Path:

@@ -18,9 +18,9 @@ def test_every_model_folder_loads_as_its_provenance_says():
     for name in beyond.MODELS:
         model, provenance = beyond.load(name)
         recipe = provenance["recipe"]
-        assert isinstance(model, vae.Autoencoder if recipe["model"] == "autoencoder" else vae.VAE), name
+        assert isinstance(model, vae.Autoencoder if recipe["kind"] == "autoencoder" else vae.VAE), name
         assert model.decoder.input.shape[-1] == recipe["latent_dim"], name
-        if recipe["model"] == "vae":
+        if recipe["kind"] == "vae":
             assert model.beta == recipe["beta"], name
     with pytest.raises(ValueError, match="expected one of"):
         beyond.load("vae-mnist-3d")
@@ -120,7 +120,7 @@ def test_the_importance_weighted_bound_lies_between_the_elbo_and_the_quadrature(
     """
     x, _ = test_images
     model, _ = beyond.load("vae-mnist-2d-beta1")
-    lk = beyond.test_set_bound(model, x[:4], k=1000)
+    lk = beyond.marginal_likelihood_bounds(model, x[:4], k=1000)
     assert lk.mean() > -vae_evaluation.negative_elbo(model, x[:4])["loss"]
     rng = np.random.default_rng(0)
     for image in x[:4]:

@@ -42,24 +42,28 @@ def test_weights_of_the_other_kind_are_named(tmp_path):
     vae.save_inference_weights(vae.build_autoencoder(2, compile=False), ae_path)
     vae.save_inference_weights(vae.build_vae(2, compile=False), vae_path)
     with pytest.raises(ValueError, match=r"ae.weights.h5: this file holds kind='autoencoder'.*not kind='vae'"):
-        vae.load_trained_vae(ae_path)
+        vae.load_model(ae_path, kind="vae")
     with pytest.raises(ValueError, match=r"holds kind='vae'.*not kind='autoencoder'"):
-        vae.load_trained_vae(vae_path, kind="autoencoder")
-    assert isinstance(vae.load_trained_vae(ae_path, kind="autoencoder"), vae.Autoencoder)
+        vae.load_model(vae_path, kind="autoencoder")
+    assert isinstance(vae.load_model(ae_path, kind="autoencoder"), vae.Autoencoder)
+    assert isinstance(vae.load_model(ae_path), vae.Autoencoder)       # left open, the kind is what the file holds
+    assert isinstance(vae.load_model(vae_path), vae.VAE)
 
 
 def test_a_model_folder_whose_weights_contradict_its_provenance_is_refused(tmp_path):
     folder = tmp_path / "ae-mnist-2d"
     folder.mkdir()
     vae.save_inference_weights(vae.build_vae(8, compile=False), folder / "vae.weights.h5")
-    recipe = {"model": "autoencoder", "latent_dim": 2, "beta": 1.0}
+    recipe = {"kind": "autoencoder", "latent_dim": 2, "beta": 1.0}
     (folder / "provenance.json").write_text(json.dumps({"recipe": recipe}))
     with pytest.raises(ValueError, match=r"vae.weights.h5: these weights are for latent_dim=8.*provenance.json says"):
-        vae.load_model_folder(folder)
+        vae.load_model(folder)
     recipe["latent_dim"] = 8
     (folder / "provenance.json").write_text(json.dumps({"recipe": recipe}))
     with pytest.raises(ValueError, match=r"holds kind='vae'.*provenance.json says kind='autoencoder'"):
-        vae.load_model_folder(folder)
+        vae.load_model(folder)
+    with pytest.raises(ValueError, match=r"provenance.json says beta=1.0, not beta=4.0"):
+        vae.load_model(folder, beta=4.0)
 
 
 def test_resume_continues_from_the_last_checkpoint_with_the_optimizer_state(tmp_path):

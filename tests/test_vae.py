@@ -166,7 +166,7 @@ def test_training_entry_point_writes_history_provenance_and_weights(trained_run)
                                                                              "epoch-02.weights.h5"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")     # weights only: no optimizer state to skip
-        vae.load_trained_vae(trained_run / "vae.weights.h5")
+        vae.load_model(trained_run / "vae.weights.h5")
 
 
 def test_selection_uses_the_validation_split_and_refuses_runs_validated_on_test(small_mnist, trained_run, tmp_path):
@@ -178,7 +178,7 @@ def test_selection_uses_the_validation_split_and_refuses_runs_validated_on_test(
     assert set(test_loss) == {"loss", "reconstruction", "kl", "neg_elbo"}
     assert test_loss["neg_elbo"] == pytest.approx(test_loss["loss"]) == pytest.approx(test_loss["reconstruction"]
                                                                                       + test_loss["kl"])
-    vae.load_trained_vae(tmp_path / "chosen" / "vae.weights.h5")
+    vae.load_model(tmp_path / "chosen" / "vae.weights.h5")
     test_validated = tmp_path / "old"                      # the same run, as if trained without --validation-images
     shutil.copytree(trained_run, test_validated)
     provenance = json.loads((test_validated / "provenance.json").read_text())
@@ -190,22 +190,22 @@ def test_selection_uses_the_validation_split_and_refuses_runs_validated_on_test(
 
 def test_missing_weights_say_how_to_train(tmp_path):
     with pytest.raises(FileNotFoundError, match="python -m helpers.train"):
-        vae.load_trained_vae(tmp_path / "nothing.weights.h5")
+        vae.load_model(tmp_path / "nothing.weights.h5")
 
 
 def test_corrupt_weights_are_reported_as_corrupt(tmp_path):
     bad = tmp_path / "vae.weights.h5"
     bad.write_bytes(SHIPPED.read_bytes()[:5000])          # a truncated download
     with pytest.raises(ValueError, match="not a readable HDF5 weights file.*corrupt or truncated"):
-        vae.load_trained_vae(bad)
+        vae.load_model(bad)
 
 
 def test_weights_of_another_latent_dim_name_the_right_one(tmp_path):
     path = tmp_path / "d3.weights.h5"
     vae.save_inference_weights(vae.build_vae(3, compile=False), path)
     with pytest.raises(ValueError, match="for latent_dim=3, not latent_dim=2; pass latent_dim=3"):
-        vae.load_trained_vae(path, latent_dim=2)
-    assert vae.load_trained_vae(path, latent_dim=3).encoder.output[0].shape[-1] == 3
+        vae.load_model(path, latent_dim=2)
+    assert vae.load_model(path, latent_dim=3).encoder.output[0].shape[-1] == 3
 
 
 def test_shipped_weights_honour_the_data_dir_variable(monkeypatch, tmp_path):
@@ -215,7 +215,7 @@ def test_shipped_weights_honour_the_data_dir_variable(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def shipped():
-    return vae.load_trained_vae(SHIPPED)
+    return vae.load_model(SHIPPED)
 
 
 def test_shipped_weights_reach_the_course_loss_on_the_test_set(shipped):

@@ -91,7 +91,7 @@ def shipped():
     if not vae.shipped_weights("mnist").exists():
         pytest.skip("no shipped weights (data/vae-mnist-2d/vae.weights.h5)")
     _, (x_test, _) = data.load_mnist()
-    return vae.load_trained_vae(vae.shipped_weights("mnist")), vae.prepare_images(x_test[:3])
+    return vae.load_model(vae.shipped_weights("mnist")), vae.prepare_images(x_test[:3])
 
 
 def test_shared_decoding_gives_each_images_own_log_likelihood(shipped):
