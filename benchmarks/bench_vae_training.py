@@ -45,11 +45,11 @@ class PlainVAE(keras.Model):
     def train_step(self, data):
         x, _ = data
         with tf.GradientTape() as tape:
-            t_mean, t_log_var = self.encoder(x)
-            t = t_mean + tf.exp(0.5 * t_log_var) * tf.random.normal(tf.shape(t_mean))
+            t_mean, log_var = self.encoder(x)
+            t = t_mean + tf.exp(0.5 * log_var) * tf.random.normal(tf.shape(t_mean))
             x_hat = self.decoder(t)
             rec = tf.reduce_sum(keras.losses.binary_crossentropy(x, x_hat), axis=(1, 2))
-            kl = -0.5 * tf.reduce_sum(1 + t_log_var - tf.square(t_mean) - tf.exp(t_log_var), axis=1)
+            kl = -0.5 * tf.reduce_sum(1 + log_var - tf.square(t_mean) - tf.exp(log_var), axis=1)
             loss = tf.reduce_mean(rec + kl)
         grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights, strict=True))

@@ -68,16 +68,16 @@ def evaluate(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0, bat
 
     ``rate`` = mean KL(q(t|x) || p(t)) (eq. 17), ``distortion`` = mean -log p(x|t) at one sample t ~ q per image
     (seed ``seed``, the same draws as :func:`vae_evaluation.negative_elbo`), ``at_mean`` = mean -log p(x | m(x)),
-    all nats per image; ``t_mean`` (n, D) and ``t_log_var`` (n, D; None for the autoencoder). The autoencoder's
+    all nats per image; ``t_mean`` (n, D) and ``log_var`` (n, D; None for the autoencoder). The autoencoder's
     encoder is a point mass, whose KL to a continuous prior is infinite: its rate is ``inf``.
     """
-    t_mean, t_log_var = vae.encode(model.encoder, x, batch_size)
+    t_mean, log_var = vae.encode(model.encoder, x, batch_size)
     at_mean = vae_evaluation.reconstruction_nll(model, x, t_mean, batch_size)
-    if t_log_var is None:
-        return {"rate": float("inf"), "distortion": at_mean, "at_mean": at_mean, "t_mean": t_mean, "t_log_var": None}
+    if log_var is None:
+        return {"rate": float("inf"), "distortion": at_mean, "at_mean": at_mean, "t_mean": t_mean, "log_var": None}
     terms = vae_evaluation.negative_elbo(model, x, seed=seed)      # eqs. 16-17, one t ~ q per image
     return {"rate": terms["kl"], "distortion": terms["reconstruction"], "at_mean": at_mean, "t_mean": t_mean,
-            "t_log_var": t_log_var}
+            "log_var": log_var}
 
 
 def rate_and_distortion(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0) -> dict[str, float]:
@@ -113,16 +113,16 @@ def prior_hole_fraction(t_codes: np.ndarray, radius: float, n_samples: int = 20_
 # ----------------------------------------------------------------------------- where the codes are, against the prior
 
 
-def aggregate_moments(t_mean: np.ndarray, t_log_var: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def aggregate_moments(t_mean: np.ndarray, log_var: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean (D,) and covariance (D, D) of the aggregate posterior q(t) = 1/N sum_n N(m_n, diag exp(v_n)).
 
-    ``t_mean``, ``t_log_var``: the encoder's outputs for N images, (N, D) each; ``t_log_var`` None for point codes
+    ``t_mean``, ``log_var``: the encoder's outputs for N images, (N, D) each; ``log_var`` None for point codes
     (the autoencoder). Law of total covariance: Cov q(t) = Cov_n(m_n) + mean_n diag exp(v_n).
     """
     t_mean = np.asarray(t_mean, dtype=float)
     covariance = np.cov(t_mean, rowvar=False, bias=True).reshape(t_mean.shape[1], t_mean.shape[1])
-    if t_log_var is not None:
-        covariance = covariance + np.diag(np.mean(np.exp(np.asarray(t_log_var, dtype=float)), axis=0))
+    if log_var is not None:
+        covariance = covariance + np.diag(np.mean(np.exp(np.asarray(log_var, dtype=float)), axis=0))
     return t_mean.mean(axis=0), covariance
 
 
@@ -141,34 +141,34 @@ def moment_matched_kl(mean: np.ndarray, covariance: np.ndarray) -> float:
     return float(0.5 * (np.trace(covariance) + mean @ mean - len(mean) - log_det))
 
 
-def log_code_mixture(t: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray) -> np.ndarray:
+def log_code_mixture(t: np.ndarray, t_mean: np.ndarray, log_var: np.ndarray) -> np.ndarray:
     """log q_N(t) = log 1/N sum_n N(t | m_n, diag exp(v_n)), :func:`helpers.latent.log_aggregate_posterior`'s density,
-    by matrix products: t (G, D), t_mean and t_log_var (N, D) -> (G,).
+    by matrix products: t (G, D), t_mean and log_var (N, D) -> (G,).
 
     The squared distances sum_d (t_d - m_nd)^2 w_nd, with w = exp(-v), expand into t^2 w - 2 t m w + m^2 w, three
     (G, D) x (D, N) products: a (G, N) table without latent's (G, N, D) array, some 20 times faster at D = 32.
     """
-    w = np.exp(-t_log_var)                                                               # (N, D): 1 / s^2
+    w = np.exp(-log_var)                                                               # (N, D): 1 / s^2
     squared = (t**2) @ w.T - 2.0 * t @ (t_mean * w).T + np.sum(t_mean**2 * w, axis=1)     # (G, N)
-    log_components = -0.5 * (t.shape[1] * distributions.LOG_2PI + np.sum(t_log_var, axis=1) + squared)
+    log_components = -0.5 * (t.shape[1] * distributions.LOG_2PI + np.sum(log_var, axis=1) + squared)
     return distributions.log_mean_exp(log_components, axis=1)
 
 
-def mixture_kl(t_mean: np.ndarray, t_log_var: np.ndarray, n_samples: int = 2000, seed: int = 0,
+def mixture_kl(t_mean: np.ndarray, log_var: np.ndarray, n_samples: int = 2000, seed: int = 0,
                block: int = 500) -> tuple[float, float]:
     """KL(q_N(t) || p(t)) of the mixture of N codes q_N(t) = 1/N sum_n N(m_n, diag exp(v_n)), by Monte Carlo.
 
-    ``t_mean``, ``t_log_var``: (N, D). Draws ``n_samples`` points from q_N (a random image, then its q) and averages
+    ``t_mean``, ``log_var``: (N, D). Draws ``n_samples`` points from q_N (a random image, then its q) and averages
     log q_N(t) - log p(t) (:func:`log_code_mixture`, ``block`` points at a time); returns (estimate, standard error).
     q_N is the N images' own mixture, not the aggregate posterior q(t) of the data: KL is convex and E[q_N] = q, so
     E[KL(q_N || p)] >= KL(q || p), and the excess grows as q(t | x) narrows and N shrinks. With narrow q's the
     mixture is N spikes and the estimate approaches rate - log N, whatever the codes' spread.
     """
-    t_mean, t_log_var = np.asarray(t_mean, dtype=float), np.asarray(t_log_var, dtype=float)
+    t_mean, log_var = np.asarray(t_mean, dtype=float), np.asarray(log_var, dtype=float)
     rng = np.random.default_rng(seed)
     pick = rng.integers(len(t_mean), size=n_samples)
-    t = distributions.reparameterize(t_mean[pick], t_log_var[pick], rng.standard_normal((n_samples, t_mean.shape[1])))
-    log_q = latent.in_blocks(log_code_mixture, t, t_mean, t_log_var, block=block)
+    t = distributions.reparameterize(t_mean[pick], log_var[pick], rng.standard_normal((n_samples, t_mean.shape[1])))
+    log_q = latent.in_blocks(log_code_mixture, t, t_mean, log_var, block=block)
     log_ratio = log_q - distributions.log_standard_normal(t)
     return float(log_ratio.mean()), float(log_ratio.std(ddof=1) / np.sqrt(n_samples))
 

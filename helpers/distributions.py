@@ -147,16 +147,16 @@ def bernoulli_nll_from_logits(x, logits):
     return xp.sum(xp.reshape(per_pixel, (xp.shape(per_pixel)[0], -1)), axis=-1)
 
 
-def negative_elbo_terms(x, logits, t_mean, t_log_var):
+def negative_elbo_terms(x, logits, t_mean, log_var):
     """Eqs. 16-17's two terms for each image: (reconstruction, KL), each (B,) nats per image.
 
     reconstruction = -log p(x|t), the Bernoulli decoder's cross-entropy summed over the pixels at one sample t
     (its ``logits``); KL = KL(q(t|x) || N(0, I)) in closed form (eq. 17). ``x`` targets in [0, 1] and ``logits``
-    (B, 28, 28) (or (B, 28, 28, 1)), ``t_mean`` and ``t_log_var`` (B, D). numpy arrays or backend tensors alike
+    (B, 28, 28) (or (B, 28, 28, 1)), ``t_mean`` and ``log_var`` (B, D). numpy arrays or backend tensors alike
     (then with ``keras.ops``, so Keras can differentiate them). The one place the -ELBO is computed: the VAE's
     loss, its metrics, every evaluation of a trained model and notebook 04's exercise add these two terms.
     """
-    return bernoulli_nll_from_logits(x, logits), kl_standard_normal(t_mean, t_log_var)
+    return bernoulli_nll_from_logits(x, logits), kl_standard_normal(t_mean, log_var)
 
 
 def reparameterize(mean, log_var, eps):

@@ -40,20 +40,20 @@ def linear_path(t_start: np.ndarray, t_end: np.ndarray, n: int) -> np.ndarray:
     return (1.0 - alpha) * np.asarray(t_start, dtype=float) + alpha * np.asarray(t_end, dtype=float)
 
 
-def log_aggregate_posterior(t: np.ndarray, t_means: np.ndarray, t_log_vars: np.ndarray) -> np.ndarray:
+def log_aggregate_posterior(t: np.ndarray, t_means: np.ndarray, log_vars: np.ndarray) -> np.ndarray:
     """Eq. 15 averaged over N images: the aggregate posterior q(t) = 1/N sum_n N(t | m_n, diag exp(v_n)), as a log.
 
     log q(t_g) = logsumexp_n log N(t_g | m_n, diag exp(v_n)) - log N for each query point t_g: ``t`` (G, D), the
-    encoder's means ``t_means`` and log-variances ``t_log_vars`` (N, D) of N images -> (G,). It is the density of
+    encoder's means ``t_means`` and log-variances ``log_vars`` (N, D) of N images -> (G,). It is the density of
     the codes t ~ q(t | x) that the decoder is trained on when x runs over the images (Hoffman & Johnson, 2016).
     Summed in log space, so a point far from every code gets its (very negative) log-density, not log 0 = -inf.
     Forms a (G, N) table at once: for a large G * N use :func:`in_blocks`.
     """
-    t, t_means, t_log_vars = (np.asarray(a, dtype=float) for a in (t, t_means, t_log_vars))
-    if t.ndim != 2 or t_means.ndim != 2 or t_means.shape != t_log_vars.shape or t.shape[1] != t_means.shape[1]:
-        raise ValueError(f"expected t (G, D) and t_means, t_log_vars (N, D) with the same D, got {t.shape}, "
-                         f"{t_means.shape} and {t_log_vars.shape}")
-    log_components = log_normal_diag(t[:, None, :], t_means[None], t_log_vars[None])      # (G, N)
+    t, t_means, log_vars = (np.asarray(a, dtype=float) for a in (t, t_means, log_vars))
+    if t.ndim != 2 or t_means.ndim != 2 or t_means.shape != log_vars.shape or t.shape[1] != t_means.shape[1]:
+        raise ValueError(f"expected t (G, D) and t_means, log_vars (N, D) with the same D, got {t.shape}, "
+                         f"{t_means.shape} and {log_vars.shape}")
+    log_components = log_normal_diag(t[:, None, :], t_means[None], log_vars[None])      # (G, N)
     return log_mean_exp(log_components, axis=1)
 
 

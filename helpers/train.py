@@ -145,7 +145,7 @@ def train(epochs: int = 25, latent_dim: int = 2, dataset: str = "mnist", seed: i
     ``validation_images`` = 0 validates on the test set, as the course text does; N > 0 validates on
     the last N training images instead (and fits on the rest), so the test set stays unseen.
     ``resume`` continues from the last checkpoint in ``out`` (weights, optimizer state and history).
-    ``loss_fn``: the VAE's per-image loss (x, logits, t_mean, t_log_var) -> (B,), by default
+    ``loss_fn``: the VAE's per-image loss (x, logits, t_mean, log_var) -> (B,), by default
     :func:`vae.negative_elbo_per_image` (eqs. 16-17); see :class:`vae.VAE`.
     """
     keras.utils.set_random_seed(seed)

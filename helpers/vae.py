@@ -69,7 +69,7 @@ class BoundedLogVariance(layers.Layer):
 class Sampling(layers.Layer):
     """Eq. 15's sampler as a layer: t = m + s * eps with s = exp(log s^2 / 2), eps ~ N(0, I).
 
-    Inputs ``[t_mean, t_log_var]``, each (batch, D); output (batch, D). The noise
+    Inputs ``[t_mean, log_var]``, each (batch, D); output (batch, D). The noise
     comes from a seeded generator, so a seeded run draws the same eps.
     """
 
@@ -79,9 +79,9 @@ class Sampling(layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs):
-        t_mean, t_log_var = inputs
+        t_mean, log_var = inputs
         eps = keras.random.normal(ops.shape(t_mean), seed=self.seed_generator)
-        return reparameterize(t_mean, t_log_var, eps)
+        return reparameterize(t_mean, log_var, eps)
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
@@ -106,8 +106,8 @@ def build_encoder(latent_dim: int = 2, variational: bool = True) -> keras.Model:
     t_mean = layers.Dense(latent_dim, name="t_mean")(h)
     if not variational:
         return keras.Model(x_in, t_mean, name="encoder")
-    t_log_var = BoundedLogVariance(name="t_log_var")(layers.Dense(latent_dim, name="t_log_var_raw")(h))
-    return keras.Model(x_in, [t_mean, t_log_var], name="encoder")
+    log_var = BoundedLogVariance(name="log_var")(layers.Dense(latent_dim, name="t_log_var_raw")(h))
+    return keras.Model(x_in, [t_mean, log_var], name="encoder")
 
 
 def build_decoder(latent_dim: int = 2) -> keras.Model:
@@ -120,14 +120,14 @@ def build_decoder(latent_dim: int = 2) -> keras.Model:
     return keras.Model(t_in, logits, name="decoder")
 
 
-def negative_elbo_per_image(x, logits, t_mean, t_log_var):
+def negative_elbo_per_image(x, logits, t_mean, log_var):
     """Eqs. 16-17 for each image: -log p(x|t) summed over the pixels (one sample t) + KL(q(t|x) || N(0, I)).
 
-    The sum of :func:`negative_elbo_terms`: ``x`` and ``logits`` (B, 28, 28), ``t_mean`` and ``t_log_var`` (B, D)
+    The sum of :func:`negative_elbo_terms`: ``x`` and ``logits`` (B, 28, 28), ``t_mean`` and ``log_var`` (B, D)
     -> (B,) nats per image, numpy or backend tensors: the course's answer to notebook 04's Exercise 4.1, and
     :class:`VAE`'s loss.
     """
-    reconstruction, kl = negative_elbo_terms(x, logits, t_mean, t_log_var)
+    reconstruction, kl = negative_elbo_terms(x, logits, t_mean, log_var)
     return reconstruction + kl
 
 
@@ -135,12 +135,12 @@ def negative_elbo_per_image(x, logits, t_mean, t_log_var):
 class VAE(keras.Model):
     """Eqs. 15-17: encoder + sampler + decoder, trained on the negative ELBO.
 
-    ``call(x)`` returns a dict with ``logits``, ``t_mean`` and ``t_log_var``.
+    ``call(x)`` returns a dict with ``logits``, ``t_mean`` and ``log_var``.
     ``compute_loss`` returns the batch mean of reconstruction + beta * KL and tracks
     both terms as the metrics ``reconstruction`` and ``kl``. ``beta = 1`` is the ELBO of
     eq. 16; other values give the beta-VAE of Higgins et al. (2017), a weighted bound.
 
-    ``loss_fn(x, logits, t_mean, t_log_var) -> (B,)``, in :func:`negative_elbo_per_image`'s signature
+    ``loss_fn(x, logits, t_mean, log_var) -> (B,)``, in :func:`negative_elbo_per_image`'s signature
     (x and logits (B, 28, 28), the codes (B, D)), replaces reconstruction + beta * KL as the per-image
     loss (so it needs beta = 1); the two metrics are still the course's terms. It must be written with
     ``keras.ops`` (:func:`loss_problem` says whether Keras can train on it). It is a training-time choice:
@@ -162,19 +162,19 @@ class VAE(keras.Model):
         self.kl_tracker = keras.metrics.Mean(name="kl")
 
     def call(self, x, training=False):
-        t_mean, t_log_var = self.encoder(x, training=training)
-        t = self.sampler([t_mean, t_log_var])
-        return {"logits": self.decoder(t, training=training), "t_mean": t_mean, "t_log_var": t_log_var}
+        t_mean, log_var = self.encoder(x, training=training)
+        t = self.sampler([t_mean, log_var])
+        return {"logits": self.decoder(t, training=training), "t_mean": t_mean, "log_var": log_var}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        logits, t_mean, t_log_var = y_pred["logits"], y_pred["t_mean"], y_pred["t_log_var"]
-        reconstruction, kl = negative_elbo_terms(x, logits, t_mean, t_log_var)
+        logits, t_mean, log_var = y_pred["logits"], y_pred["t_mean"], y_pred["log_var"]
+        reconstruction, kl = negative_elbo_terms(x, logits, t_mean, log_var)
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
         if self.loss_fn is None:
             per_image = reconstruction + self.beta * kl
         else:
-            per_image = self.loss_fn(ops.squeeze(x, -1), ops.squeeze(logits, -1), t_mean, t_log_var)
+            per_image = self.loss_fn(ops.squeeze(x, -1), ops.squeeze(logits, -1), t_mean, log_var)
         loss = ops.mean(per_image)
         for extra in self.losses:
             loss = loss + extra
@@ -191,10 +191,10 @@ def _last_words(error: Exception) -> str:
 def loss_problem(loss_fn: Callable, latent_dim: int = 2) -> str | None:
     """Why Keras could not train a :class:`VAE` on ``loss_fn``, in one plain phrase, or None when it can.
 
-    ``loss_fn(x, logits, t_mean, t_log_var) -> (B,)`` is traced as ``fit`` runs it: on symbolic float32 tensors
-    of unknown batch size B, x and logits (B, 28, 28), t_mean and t_log_var (B, latent_dim), inside a compiled
+    ``loss_fn(x, logits, t_mean, log_var) -> (B,)`` is traced as ``fit`` runs it: on symbolic float32 tensors
+    of unknown batch size B, x and logits (B, 28, 28), t_mean and log_var (B, latent_dim), inside a compiled
     gradient computation. It can be trained on when it returns one loss per image, shape (B,), and gradients reach
-    logits, t_mean and t_log_var. A loss written with numpy fails here, as it would in ``fit``: numpy cannot read
+    logits, t_mean and log_var. A loss written with numpy fails here, as it would in ``fit``: numpy cannot read
     a symbolic tensor. TensorFlow backend (the course's); on another backend nothing is checked (None).
     """
     if keras.backend.backend() != "tensorflow":
@@ -205,12 +205,12 @@ def loss_problem(loss_fn: Callable, latent_dim: int = 2) -> str | None:
     traced = {}
 
     @tf.function(input_signature=[images, images, codes, codes])
-    def loss_and_gradients(x, logits, t_mean, t_log_var):
+    def loss_and_gradients(x, logits, t_mean, log_var):
         with tf.GradientTape() as tape:
-            tape.watch([logits, t_mean, t_log_var])
-            loss = loss_fn(x, logits, t_mean, t_log_var)
+            tape.watch([logits, t_mean, log_var])
+            loss = loss_fn(x, logits, t_mean, log_var)
         traced["shape"] = getattr(loss, "shape", None)
-        traced["gradients"] = tape.gradient(loss, [logits, t_mean, t_log_var])
+        traced["gradients"] = tape.gradient(loss, [logits, t_mean, log_var])
         return loss
 
     try:
@@ -226,7 +226,7 @@ def loss_problem(loss_fn: Callable, latent_dim: int = 2) -> str | None:
     if traced["shape"] is None or traced["shape"].rank != 1:
         return (f"returns shape {traced['shape']} on Keras tensors, not one loss per image (B,): sum over the pixels "
                 f"and the latent dimensions, not over the batch")
-    missing = [name for name, g in zip(("logits", "t_mean", "t_log_var"), traced["gradients"], strict=True)
+    missing = [name for name, g in zip(("logits", "t_mean", "log_var"), traced["gradients"], strict=True)
                if g is None]
     if missing:
         return (f"gives Keras no gradient with respect to {', '.join(missing)}: each input must reach the loss "

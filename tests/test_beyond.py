@@ -52,8 +52,8 @@ def test_moment_matched_kl_is_zero_for_the_prior_and_exact_for_a_gaussian():
 def test_aggregate_moments_add_q_spread_to_the_spread_of_the_means():
     rng = np.random.default_rng(0)
     t_mean = rng.standard_normal((4000, 2)) * [2.0, 0.5] + [1.0, 0.0]
-    t_log_var = np.full((4000, 2), np.log(0.25))
-    mean, covariance = beyond.aggregate_moments(t_mean, t_log_var)
+    log_var = np.full((4000, 2), np.log(0.25))
+    mean, covariance = beyond.aggregate_moments(t_mean, log_var)
     assert mean == pytest.approx([1.0, 0.0], abs=0.1)
     assert np.diag(covariance) == pytest.approx([4.25, 0.5], rel=0.08)
     assert np.diag(beyond.aggregate_moments(t_mean)[1]) == pytest.approx([4.0, 0.25], rel=0.08)   # point codes
@@ -63,12 +63,12 @@ def test_log_code_mixture_is_the_aggregate_posterior_of_notebook_05():
     """The same density as latent.log_aggregate_posterior (Exercise 5.1's reference), computed by matrix products,
     also for narrow q's far from the origin (where expanding the square could lose the difference)."""
     rng = np.random.default_rng(2)
-    for scale, log_var in [(1.0, 0.0), (40.0, np.log(1e-4))]:
+    for scale, level in [(1.0, 0.0), (40.0, np.log(1e-4))]:
         t_mean = scale * rng.standard_normal((300, 5))
-        t_log_var = log_var + 0.5 * rng.standard_normal((300, 5))
+        log_var = level + 0.5 * rng.standard_normal((300, 5))
         t = np.concatenate([t_mean[:20] + 0.01 * rng.standard_normal((20, 5)), rng.standard_normal((20, 5))])
-        assert beyond.log_code_mixture(t, t_mean, t_log_var) == pytest.approx(
-            latent.log_aggregate_posterior(t, t_mean, t_log_var), rel=1e-9, abs=1e-6)
+        assert beyond.log_code_mixture(t, t_mean, log_var) == pytest.approx(
+            latent.log_aggregate_posterior(t, t_mean, log_var), rel=1e-9, abs=1e-6)
 
 
 def test_mixture_kl_brackets_the_mismatch_and_shows_its_finite_sample_excess():
@@ -124,10 +124,10 @@ def test_the_importance_weighted_bound_lies_between_the_elbo_and_the_quadrature(
     assert lk.mean() > -vae_evaluation.negative_elbo(model, x[:4])["loss"]
     rng = np.random.default_rng(0)
     for image in x[:4]:
-        log_w, t_mean, t_log_var = vae_evaluation.importance_log_weights(model, image, 20_000, rng)
+        log_w, t_mean, log_var = vae_evaluation.importance_log_weights(model, image, 20_000, rng)
         l_1000, error = vae_evaluation.importance_weighted_bound(log_w, 1000)    # 20 groups of 1000
         log_px, _ = vae_evaluation.quadrature_log_px(model.decoder, image,
-                                                     *vae_evaluation.latent_grid(t_mean, t_log_var))
+                                                     *vae_evaluation.latent_grid(t_mean, log_var))
         assert l_1000 <= log_px + 3 * error
 
 

@@ -258,109 +258,109 @@ def _log_lik(x, t, W, b, sigma2):
     return -0.5 * len(x) * np.log(2 * np.pi * sigma2) - 0.5 * np.sum(r * r, axis=1) / sigma2
 
 
-def elbo_mc_right(x, m, v, W, b, sigma2, eps):
-    t = m + np.exp(v / 2) * eps
-    return _log_lik(x, t, W, b, sigma2) + 0.5 * np.sum(1 + v - m**2 - np.exp(v))
+def elbo_mc_right(x, m, log_var, W, b, sigma2, eps):
+    t = m + np.exp(log_var / 2) * eps
+    return _log_lik(x, t, W, b, sigma2) + 0.5 * np.sum(1 + log_var - m**2 - np.exp(log_var))
 
 
-def elbo_mc_std_as_exp_v(x, m, v, W, b, sigma2, eps):
-    t = m + np.exp(v) * eps
-    return _log_lik(x, t, W, b, sigma2) + 0.5 * np.sum(1 + v - m**2 - np.exp(v))
+def elbo_mc_std_as_exp_log_var(x, m, log_var, W, b, sigma2, eps):
+    t = m + np.exp(log_var) * eps
+    return _log_lik(x, t, W, b, sigma2) + 0.5 * np.sum(1 + log_var - m**2 - np.exp(log_var))
 
 
-def elbo_mc_plus_kl(x, m, v, W, b, sigma2, eps):
-    t = m + np.exp(v / 2) * eps
-    return _log_lik(x, t, W, b, sigma2) - 0.5 * np.sum(1 + v - m**2 - np.exp(v))
+def elbo_mc_plus_kl(x, m, log_var, W, b, sigma2, eps):
+    t = m + np.exp(log_var / 2) * eps
+    return _log_lik(x, t, W, b, sigma2) - 0.5 * np.sum(1 + log_var - m**2 - np.exp(log_var))
 
 
-def elbo_mc_mean_over_samples(x, m, v, W, b, sigma2, eps):
-    return np.mean(elbo_mc_right(x, m, v, W, b, sigma2, eps))
+def elbo_mc_mean_over_samples(x, m, log_var, W, b, sigma2, eps):
+    return np.mean(elbo_mc_right(x, m, log_var, W, b, sigma2, eps))
 
 
-def elbo_mc_kl_mean(x, m, v, W, b, sigma2, eps):
-    t = m + np.exp(v / 2) * eps
-    return _log_lik(x, t, W, b, sigma2) + 0.5 * np.mean(1 + v - m**2 - np.exp(v))
+def elbo_mc_kl_mean(x, m, log_var, W, b, sigma2, eps):
+    t = m + np.exp(log_var / 2) * eps
+    return _log_lik(x, t, W, b, sigma2) + 0.5 * np.mean(1 + log_var - m**2 - np.exp(log_var))
 
 
-def elbo_mc_in_place(x, m, v, W, b, sigma2, eps):
-    eps *= np.exp(v / 2)
+def elbo_mc_in_place(x, m, log_var, W, b, sigma2, eps):
+    eps *= np.exp(log_var / 2)
     eps += m
-    return _log_lik(x, eps, W, b, sigma2) + 0.5 * np.sum(1 + v - m**2 - np.exp(v))
+    return _log_lik(x, eps, W, b, sigma2) + 0.5 * np.sum(1 + log_var - m**2 - np.exp(log_var))
 
 
-def score_right(f, t, m, v):
-    dm = (t - m) / np.exp(v)
-    dv = 0.5 * ((t - m) ** 2 / np.exp(v) - 1)
+def score_right(f, t, m, log_var):
+    dm = (t - m) / np.exp(log_var)
+    dv = 0.5 * ((t - m) ** 2 / np.exp(log_var) - 1)
     return np.concatenate([(f[:, None] * dm).mean(0), (f[:, None] * dv).mean(0)])
 
 
-def score_no_half(f, t, m, v):
-    dm = (t - m) / np.exp(v)
-    dv = (t - m) ** 2 / np.exp(v) - 1
+def score_no_half(f, t, m, log_var):
+    dm = (t - m) / np.exp(log_var)
+    dv = (t - m) ** 2 / np.exp(log_var) - 1
     return np.concatenate([(f[:, None] * dm).mean(0), (f[:, None] * dv).mean(0)])
 
 
-def score_wrong_sign(f, t, m, v):
-    dm = (m - t) / np.exp(v)
-    dv = 0.5 * ((t - m) ** 2 / np.exp(v) - 1)
+def score_wrong_sign(f, t, m, log_var):
+    dm = (m - t) / np.exp(log_var)
+    dv = 0.5 * ((t - m) ** 2 / np.exp(log_var) - 1)
     return np.concatenate([(f[:, None] * dm).mean(0), (f[:, None] * dv).mean(0)])
 
 
-def score_v_as_variance(f, t, m, v):
-    dm = (t - m) / v
-    dv = 0.5 * ((t - m) ** 2 / v - 1)
+def score_log_var_as_variance(f, t, m, log_var):
+    dm = (t - m) / log_var
+    dv = 0.5 * ((t - m) ** 2 / log_var - 1)
     return np.concatenate([(f[:, None] * dm).mean(0), (f[:, None] * dv).mean(0)])
 
 
-def elbo_cf_right(x, m, v, W, b, sigma2):
+def elbo_cf_right(x, m, log_var, W, b, sigma2):
     resid = x - W @ m - b
-    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v))          # the columns of W scaled by the variances
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(log_var))     # the columns of W scaled by the variances
     log_lik = -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2)
-    return log_lik + 0.5 * np.sum(1 + v - m**2 - np.exp(v))
+    return log_lik + 0.5 * np.sum(1 + log_var - m**2 - np.exp(log_var))
 
 
-def elbo_cf_point_q(x, m, v, W, b, sigma2):
+def elbo_cf_point_q(x, m, log_var, W, b, sigma2):
     resid = x - W @ m - b
     return -len(x) / 2 * np.log(2 * np.pi * sigma2) - resid @ resid / (2 * sigma2) + 0.5 * np.sum(
-        1 + v - m**2 - np.exp(v))
+        1 + log_var - m**2 - np.exp(log_var))
 
 
-def elbo_cf_std(x, m, v, W, b, sigma2):
+def elbo_cf_std(x, m, log_var, W, b, sigma2):
     resid = x - W @ m - b
-    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v / 2))
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(log_var / 2))
     return -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2) + 0.5 * np.sum(
-        1 + v - m**2 - np.exp(v))
+        1 + log_var - m**2 - np.exp(log_var))
 
 
-def elbo_cf_plus_kl(x, m, v, W, b, sigma2):
+def elbo_cf_plus_kl(x, m, log_var, W, b, sigma2):
     resid = x - W @ m - b
-    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v))
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(log_var))
     return -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2) - 0.5 * np.sum(
-        1 + v - m**2 - np.exp(v))
+        1 + log_var - m**2 - np.exp(log_var))
 
 
-def elbo_cf_no_constant(x, m, v, W, b, sigma2):
+def elbo_cf_no_constant(x, m, log_var, W, b, sigma2):
     resid = x - W @ m - b
-    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(v))
-    return -expected_sq_error / (2 * sigma2) + 0.5 * np.sum(1 + v - m**2 - np.exp(v))
+    expected_sq_error = resid @ resid + np.sum(W**2 * np.exp(log_var))
+    return -expected_sq_error / (2 * sigma2) + 0.5 * np.sum(1 + log_var - m**2 - np.exp(log_var))
 
 
-def elbo_cf_in_place(x, m, v, W, b, sigma2):
+def elbo_cf_in_place(x, m, log_var, W, b, sigma2):
     x -= W @ m + b                                                        # writes into the caller's x
-    expected_sq_error = x @ x + np.sum(W**2 * np.exp(v))
+    expected_sq_error = x @ x + np.sum(W**2 * np.exp(log_var))
     return -len(x) / 2 * np.log(2 * np.pi * sigma2) - expected_sq_error / (2 * sigma2) + 0.5 * np.sum(
-        1 + v - m**2 - np.exp(v))
+        1 + log_var - m**2 - np.exp(log_var))
 
 
-def elbo_cf_loops(x, m, v, W, b, sigma2):
+def elbo_cf_loops(x, m, log_var, W, b, sigma2):
     import math
     value = 0.0
     for i in range(len(x)):
         mean_i = b[i] + sum(W[i, j] * m[j] for j in range(len(m)))
-        variance_i = sum(W[i, j] ** 2 * math.exp(v[j]) for j in range(len(m)))
+        variance_i = sum(W[i, j] ** 2 * math.exp(log_var[j]) for j in range(len(m)))
         value += -0.5 * math.log(2 * math.pi * sigma2) - ((x[i] - mean_i) ** 2 + variance_i) / (2 * sigma2)
     for j in range(len(m)):
-        value -= 0.5 * (m[j] ** 2 + math.exp(v[j]) - 1 - v[j])
+        value -= 0.5 * (m[j] ** 2 + math.exp(log_var[j]) - 1 - log_var[j])
     return value
 
 
@@ -371,47 +371,47 @@ def _kl(m, lv):
     return -0.5 * np.sum(1 + lv - m**2 - np.exp(lv), axis=1)
 
 
-def vae_loss_right(x, logits, t_mean, t_log_var):
+def vae_loss_right(x, logits, t_mean, log_var):
     from keras import ops  # as the prompt asks, so that Keras can differentiate it
     bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
-    kl = -0.5 * ops.sum(1 + t_log_var - t_mean**2 - ops.exp(t_log_var), axis=1)
+    kl = -0.5 * ops.sum(1 + log_var - t_mean**2 - ops.exp(log_var), axis=1)
     return ops.sum(bce, axis=(1, 2)) + kl
 
 
-def vae_loss_numpy(x, logits, t_mean, t_log_var):
+def vae_loss_numpy(x, logits, t_mean, log_var):
     bce = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
-    return bce.reshape(len(x), -1).sum(axis=1) + _kl(t_mean, t_log_var)
+    return bce.reshape(len(x), -1).sum(axis=1) + _kl(t_mean, log_var)
 
 
-def vae_loss_sigmoid_log(x, logits, t_mean, t_log_var):
+def vae_loss_sigmoid_log(x, logits, t_mean, log_var):
     p = 1 / (1 + np.exp(-logits))
     bce = -x * np.log(p) - (1 - x) * np.log(1 - p)
-    return bce.reshape(len(x), -1).sum(axis=1) + _kl(t_mean, t_log_var)
+    return bce.reshape(len(x), -1).sum(axis=1) + _kl(t_mean, log_var)
 
 
-def vae_loss_pixel_mean(x, logits, t_mean, t_log_var):
+def vae_loss_pixel_mean(x, logits, t_mean, log_var):
     bce = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
-    return bce.reshape(len(x), -1).mean(axis=1) + _kl(t_mean, t_log_var)
+    return bce.reshape(len(x), -1).mean(axis=1) + _kl(t_mean, log_var)
 
 
-def vae_loss_kl_minus(x, logits, t_mean, t_log_var):
+def vae_loss_kl_minus(x, logits, t_mean, log_var):
     bce = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
-    return bce.reshape(len(x), -1).sum(axis=1) - _kl(t_mean, t_log_var)
+    return bce.reshape(len(x), -1).sum(axis=1) - _kl(t_mean, log_var)
 
 
-def vae_loss_log_s(x, logits, t_mean, t_log_var):
+def vae_loss_log_s(x, logits, t_mean, log_var):
     bce = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
-    kl = -0.5 * np.sum(1 + 2 * t_log_var - t_mean**2 - np.exp(t_log_var) ** 2, axis=1)
+    kl = -0.5 * np.sum(1 + 2 * log_var - t_mean**2 - np.exp(log_var) ** 2, axis=1)
     return bce.reshape(len(x), -1).sum(axis=1) + kl
 
 
-def vae_loss_batch_mean(x, logits, t_mean, t_log_var):
-    return np.mean(vae_loss_numpy(x, logits, t_mean, t_log_var))
+def vae_loss_batch_mean(x, logits, t_mean, log_var):
+    return np.mean(vae_loss_numpy(x, logits, t_mean, log_var))
 
 
-def vae_loss_log_var_as_variance(x, logits, t_mean, t_log_var):
+def vae_loss_log_var_as_variance(x, logits, t_mean, log_var):
     bce = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
-    kl = -0.5 * np.sum(1 + np.log(t_log_var) - t_mean**2 - t_log_var, axis=1)
+    kl = -0.5 * np.sum(1 + np.log(log_var) - t_mean**2 - log_var, axis=1)
     return bce.reshape(len(x), -1).sum(axis=1) + kl
 
 
@@ -464,53 +464,53 @@ def iw_bound_as_a_list(log_w, k):
 # ----------------------------------------------------------------------------- 05
 
 
-def _log_components(t, t_means, t_log_vars, variances=None):
-    variances = np.exp(t_log_vars) if variances is None else variances
+def _log_components(t, t_means, log_vars, variances=None):
+    variances = np.exp(log_vars) if variances is None else variances
     diff = t[:, None, :] - t_means[None, :, :]                                  # (G, N, D)
     return -0.5 * np.sum(np.log(2 * np.pi * variances[None]) + diff**2 / variances[None], axis=2)   # (G, N)
 
 
-def aggregate_right(t, t_means, t_log_vars):
-    return logsumexp(_log_components(t, t_means, t_log_vars), axis=1) - np.log(len(t_means))
+def aggregate_right(t, t_means, log_vars):
+    return logsumexp(_log_components(t, t_means, log_vars), axis=1) - np.log(len(t_means))
 
 
-def aggregate_plain_exp(t, t_means, t_log_vars):
-    return np.log(np.mean(np.exp(_log_components(t, t_means, t_log_vars)), axis=1))
+def aggregate_plain_exp(t, t_means, log_vars):
+    return np.log(np.mean(np.exp(_log_components(t, t_means, log_vars)), axis=1))
 
 
-def aggregate_summed(t, t_means, t_log_vars):
-    return logsumexp(_log_components(t, t_means, t_log_vars), axis=1)
+def aggregate_summed(t, t_means, log_vars):
+    return logsumexp(_log_components(t, t_means, log_vars), axis=1)
 
 
-def aggregate_std_as_variance(t, t_means, t_log_vars):
-    return logsumexp(_log_components(t, t_means, t_log_vars, np.exp(t_log_vars / 2)), axis=1) - np.log(len(t_means))
+def aggregate_std_as_variance(t, t_means, log_vars):
+    return logsumexp(_log_components(t, t_means, log_vars, np.exp(log_vars / 2)), axis=1) - np.log(len(t_means))
 
 
-def aggregate_variance_squared(t, t_means, t_log_vars):
-    return logsumexp(_log_components(t, t_means, t_log_vars, np.exp(t_log_vars) ** 2), axis=1) - np.log(
+def aggregate_variance_squared(t, t_means, log_vars):
+    return logsumexp(_log_components(t, t_means, log_vars, np.exp(log_vars) ** 2), axis=1) - np.log(
         len(t_means))
 
 
-def aggregate_mean_of_logs(t, t_means, t_log_vars):
-    return np.mean(_log_components(t, t_means, t_log_vars), axis=1)
+def aggregate_mean_of_logs(t, t_means, log_vars):
+    return np.mean(_log_components(t, t_means, log_vars), axis=1)
 
 
-def aggregate_no_log_det(t, t_means, t_log_vars):
+def aggregate_no_log_det(t, t_means, log_vars):
     diff = t[:, None, :] - t_means[None, :, :]
-    log_components = -0.5 * np.sum(np.log(2 * np.pi) + diff**2 / np.exp(t_log_vars[None]), axis=2)
+    log_components = -0.5 * np.sum(np.log(2 * np.pi) + diff**2 / np.exp(log_vars[None]), axis=2)
     return logsumexp(log_components, axis=1) - np.log(len(t_means))
 
 
-def aggregate_in_place(t, t_means, t_log_vars):
-    variances = t_log_vars                          # not a copy: the next line writes into the caller's array
-    variances[:] = np.exp(t_log_vars)
+def aggregate_in_place(t, t_means, log_vars):
+    variances = log_vars                          # not a copy: the next line writes into the caller's array
+    variances[:] = np.exp(log_vars)
     return logsumexp(_log_components(t, t_means, None, variances), axis=1) - np.log(len(t_means))
 
 
-def aggregate_as_a_list(t, t_means, t_log_vars):
+def aggregate_as_a_list(t, t_means, log_vars):
     values = []
     for point in t:
-        logs = [multivariate_normal(m, np.diag(np.exp(v))).logpdf(point) for m, v in zip(t_means, t_log_vars,
+        logs = [multivariate_normal(m, np.diag(np.exp(v))).logpdf(point) for m, v in zip(t_means, log_vars,
                                                                                          strict=True)]
         values.append(float(logsumexp(logs) - np.log(len(logs))))
     return values
@@ -568,13 +568,13 @@ WRONG = [
     ("elbo", elbo_mu_fixed, "1/precision"),
     ("elbo", elbo_gamma_scale_b, "b is a rate"),
     ("elbo", elbo_norm_scale_variance, "standard deviation as scale"),
-    ("elbo_monte_carlo", elbo_mc_std_as_exp_v, "exp(v / 2)"),
+    ("elbo_monte_carlo", elbo_mc_std_as_exp_log_var, "exp(log_var / 2)"),
     ("elbo_monte_carlo", elbo_mc_plus_kl, "wrong sign"),
     ("elbo_monte_carlo", elbo_mc_mean_over_samples, "average over the samples"),
     ("elbo_monte_carlo", elbo_mc_kl_mean, "*sum* over the D latent dimensions"),
     ("score_function_gradient", score_no_half, "1/2"),
     ("score_function_gradient", score_wrong_sign, "sign"),
-    ("score_function_gradient", score_v_as_variance, "log-variance, not the variance"),
+    ("score_function_gradient", score_log_var_as_variance, "log-variance, not the variance"),
     ("elbo_closed_form", elbo_cf_point_q, "variance of q is missing"),
     ("elbo_closed_form", elbo_cf_std, "standard deviation of t_j"),
     ("elbo_closed_form", elbo_cf_plus_kl, "wrong sign"),
@@ -757,7 +757,7 @@ def test_a_nan_is_called_a_nan():
 
 IN_PLACE = [("m_step_parameters", m_step_in_place, "resp"), ("lower_bound", bound_in_place, "resp"),
             ("elbo_monte_carlo", elbo_mc_in_place, "eps"), ("elbo_closed_form", elbo_cf_in_place, "x"),
-            ("iw_bound", iw_bound_in_place, "log_w"), ("log_aggregate_posterior", aggregate_in_place, "t_log_vars")]
+            ("iw_bound", iw_bound_in_place, "log_w"), ("log_aggregate_posterior", aggregate_in_place, "log_vars")]
 
 
 @pytest.mark.parametrize(("name", "answer", "argument"), IN_PLACE, ids=[a.__name__ for _, a, _ in IN_PLACE])

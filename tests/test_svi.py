@@ -75,9 +75,9 @@ def test_the_score_function_gradient_hands_f_and_the_samples_to_the_estimate_it_
     """A student's estimate (notebook 03) gets the same values as the course's, baseline subtracted."""
     seen = []
 
-    def estimate(f, t, m, v):
+    def estimate(f, t, m, log_var):
         seen.append((f, t))
-        return svi.score_function_estimate(f, t, m, v)
+        return svi.score_function_estimate(f, t, m, log_var)
 
     for baseline in (False, True):
         mine = svi.gradient_score_function(x0, m0, v0, MODEL, 20, np.random.default_rng(6), baseline, estimate)

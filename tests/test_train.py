@@ -21,7 +21,7 @@ def test_the_loss_is_the_batch_mean_of_reconstruction_plus_beta_times_kl(beta):
     x = _x()
     out = model(x)
     rec = distributions.bernoulli_nll_from_logits(x.astype(float), np.asarray(out["logits"], float))
-    kl = distributions.kl_standard_normal(np.asarray(out["t_mean"], float), np.asarray(out["t_log_var"], float))
+    kl = distributions.kl_standard_normal(np.asarray(out["t_mean"], float), np.asarray(out["log_var"], float))
     assert float(model.compute_loss(x, x, out)) == pytest.approx(np.mean(rec + beta * kl), rel=1e-5)
 
 

@@ -69,45 +69,45 @@ def test_a_loss_fn_in_the_exercises_signature_gives_the_same_loss_as_the_default
         vae.build_model("autoencoder", loss_fn=vae.negative_elbo_per_image)
 
 
-def _loss_in_keras_ops(x, logits, t_mean, t_log_var):
+def _loss_in_keras_ops(x, logits, t_mean, log_var):
     ops = keras.ops
     bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
-    return ops.sum(bce, axis=(1, 2)) - 0.5 * ops.sum(1 + t_log_var - t_mean**2 - ops.exp(t_log_var), axis=1)
+    return ops.sum(bce, axis=(1, 2)) - 0.5 * ops.sum(1 + log_var - t_mean**2 - ops.exp(log_var), axis=1)
 
 
-def _loss_in_numpy(x, logits, t_mean, t_log_var):
+def _loss_in_numpy(x, logits, t_mean, log_var):
     bce = np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))
-    return bce.reshape(len(x), -1).sum(axis=1) - 0.5 * np.sum(1 + t_log_var - t_mean**2 - np.exp(t_log_var), axis=1)
+    return bce.reshape(len(x), -1).sum(axis=1) - 0.5 * np.sum(1 + log_var - t_mean**2 - np.exp(log_var), axis=1)
 
 
-def _loss_reshaped_by_len(x, logits, t_mean, t_log_var):
+def _loss_reshaped_by_len(x, logits, t_mean, log_var):
     ops = keras.ops        # len(x) of a symbolic tensor: autograph, in fit and here, makes it the batch size
     bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
-    return ops.sum(ops.reshape(bce, (len(x), -1)), axis=1) + distributions.kl_standard_normal(t_mean, t_log_var)
+    return ops.sum(ops.reshape(bce, (len(x), -1)), axis=1) + distributions.kl_standard_normal(t_mean, log_var)
 
 
-def _loss_reshaped_by_static_shape(x, logits, t_mean, t_log_var):
+def _loss_reshaped_by_static_shape(x, logits, t_mean, log_var):
     ops = keras.ops        # x.shape[0] is None when training traces the loss
     bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
-    return ops.sum(ops.reshape(bce, (x.shape[0], 784)), axis=1) + distributions.kl_standard_normal(t_mean, t_log_var)
+    return ops.sum(ops.reshape(bce, (x.shape[0], 784)), axis=1) + distributions.kl_standard_normal(t_mean, log_var)
 
 
-def _loss_with_numpy_methods(x, logits, t_mean, t_log_var):
+def _loss_with_numpy_methods(x, logits, t_mean, log_var):
     ops = keras.ops
     bce = ops.maximum(logits, 0) - logits * x + ops.log1p(ops.exp(-ops.abs(logits)))
-    return bce.reshape(len(x), -1).sum(axis=1) + distributions.kl_standard_normal(t_mean, t_log_var)
+    return bce.reshape(len(x), -1).sum(axis=1) + distributions.kl_standard_normal(t_mean, log_var)
 
 
-def _loss_summed_over_an_axis_too_many(x, logits, t_mean, t_log_var):
-    return keras.ops.sum(logits * x, axis=(1, 2, 3)) + distributions.kl_standard_normal(t_mean, t_log_var)
+def _loss_summed_over_an_axis_too_many(x, logits, t_mean, log_var):
+    return keras.ops.sum(logits * x, axis=(1, 2, 3)) + distributions.kl_standard_normal(t_mean, log_var)
 
 
-def _loss_averaged_over_the_batch(x, logits, t_mean, t_log_var):
-    return keras.ops.mean(_loss_in_keras_ops(x, logits, t_mean, t_log_var))
+def _loss_averaged_over_the_batch(x, logits, t_mean, log_var):
+    return keras.ops.mean(_loss_in_keras_ops(x, logits, t_mean, log_var))
 
 
-def _loss_without_gradient(x, logits, t_mean, t_log_var):
-    return keras.ops.stop_gradient(_loss_in_keras_ops(x, logits, t_mean, t_log_var))
+def _loss_without_gradient(x, logits, t_mean, log_var):
+    return keras.ops.stop_gradient(_loss_in_keras_ops(x, logits, t_mean, log_var))
 
 
 @pytest.mark.parametrize(("loss_fn", "problem"), [
@@ -119,7 +119,7 @@ def _loss_without_gradient(x, logits, t_mean, t_log_var):
     (_loss_with_numpy_methods, "uses numpy, which Keras cannot differentiate"),
     (_loss_summed_over_an_axis_too_many, "raises "),
     (_loss_averaged_over_the_batch, "returns shape () on Keras tensors, not one loss per image (B,)"),
-    (_loss_without_gradient, "gives Keras no gradient with respect to logits, t_mean, t_log_var"),
+    (_loss_without_gradient, "gives Keras no gradient with respect to logits, t_mean, log_var"),
 ])
 def test_a_loss_keras_cannot_train_on_is_detected_before_training(loss_fn, problem):
     found = vae.loss_problem(loss_fn)

@@ -21,17 +21,17 @@ def _vae_loss_cases() -> list[Case]:
     logits = rng.normal(0, 3, size=(4, 28, 28)).astype(np.float32)
     mean, log_var = rng.normal(size=(4, 2)).astype(np.float32), rng.normal(-1, 1, size=(4, 2)).astype(np.float32)
     extreme = np.where(x > 0.5, -200.0, 200.0).astype(np.float32)    # confident and wrong: sigmoid rounds to 0 or 1
-    return [Case("a batch of 4 images (float32)", dict(x=x, logits=logits, t_mean=mean, t_log_var=log_var)),
-            Case("a batch of one image", dict(x=x[:1], logits=logits[:1], t_mean=mean[:1], t_log_var=log_var[:1]),
+    return [Case("a batch of 4 images (float32)", dict(x=x, logits=logits, t_mean=mean, log_var=log_var)),
+            Case("a batch of one image", dict(x=x[:1], logits=logits[:1], t_mean=mean[:1], log_var=log_var[:1]),
                  degenerate=True),
-            Case("extreme logits (±200)", dict(x=x, logits=extreme, t_mean=mean, t_log_var=log_var)),
+            Case("extreme logits (±200)", dict(x=x, logits=extreme, t_mean=mean, log_var=log_var)),
             Case("q equal to the prior (KL = 0), float64", dict(
-                x=x.astype(float), logits=logits.astype(float), t_mean=np.zeros((4, 2)), t_log_var=np.zeros((4, 2))))]
+                x=x.astype(float), logits=logits.astype(float), t_mean=np.zeros((4, 2)), log_var=np.zeros((4, 2))))]
 
 
-def _vae_loss_reference(x, logits, t_mean, t_log_var):
+def _vae_loss_reference(x, logits, t_mean, log_var):
     reconstruction, kl = distributions.negative_elbo_terms(*(np.asarray(a, float) for a in (x, logits, t_mean,
-                                                                                          t_log_var)))
+                                                                                          log_var)))
     return reconstruction + kl
 
 
@@ -41,70 +41,70 @@ def _bce_naive(x, logits):
     return bce.reshape(len(x), -1).sum(axis=1)
 
 
-def _vae_loss_naive_bce(x, logits, t_mean, t_log_var):
+def _vae_loss_naive_bce(x, logits, t_mean, log_var):
     return _bce_naive(x, logits) + distributions.kl_standard_normal(np.asarray(t_mean, float),
-                                                                     np.asarray(t_log_var, float))
+                                                                     np.asarray(log_var, float))
 
 
-def _vae_loss_pixel_mean(x, logits, t_mean, t_log_var):
+def _vae_loss_pixel_mean(x, logits, t_mean, log_var):
     nll = distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float))
     return nll / np.prod(np.shape(x)[1:]) + distributions.kl_standard_normal(np.asarray(t_mean, float),
-                                                                              np.asarray(t_log_var, float))
+                                                                              np.asarray(log_var, float))
 
 
-def _vae_loss_kl_sign(x, logits, t_mean, t_log_var):
+def _vae_loss_kl_sign(x, logits, t_mean, log_var):
     return (distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float))
-            - distributions.kl_standard_normal(np.asarray(t_mean, float), np.asarray(t_log_var, float)))
+            - distributions.kl_standard_normal(np.asarray(t_mean, float), np.asarray(log_var, float)))
 
 
-def _vae_loss_log_std(x, logits, t_mean, t_log_var):
-    m, log_s = np.asarray(t_mean, float), np.asarray(t_log_var, float)
+def _vae_loss_log_std(x, logits, t_mean, log_var):
+    m, log_s = np.asarray(t_mean, float), np.asarray(log_var, float)
     kl = -0.5 * np.sum(1 + 2 * log_s - m**2 - np.exp(2 * log_s), axis=-1)
     return distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float)) + kl
 
 
-def _vae_loss_without_kl(x, logits, t_mean, t_log_var):
+def _vae_loss_without_kl(x, logits, t_mean, log_var):
     return distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float))
 
 
-def _vae_loss_batch_mean(x, logits, t_mean, t_log_var):
-    return np.mean(_vae_loss_reference(x, logits, t_mean, t_log_var))
+def _vae_loss_batch_mean(x, logits, t_mean, log_var):
+    return np.mean(_vae_loss_reference(x, logits, t_mean, log_var))
 
 
-def _vae_loss_batch_sum(x, logits, t_mean, t_log_var):
-    return np.sum(_vae_loss_reference(x, logits, t_mean, t_log_var))
+def _vae_loss_batch_sum(x, logits, t_mean, log_var):
+    return np.sum(_vae_loss_reference(x, logits, t_mean, log_var))
 
 
-def _vae_loss_kl_mean_over_dimensions(x, logits, t_mean, t_log_var):
-    m, log_var = np.asarray(t_mean, float), np.asarray(t_log_var, float)
+def _vae_loss_kl_mean_over_dimensions(x, logits, t_mean, log_var):
+    m, log_var = np.asarray(t_mean, float), np.asarray(log_var, float)
     kl = -0.5 * np.mean(1 + log_var - m**2 - np.exp(log_var), axis=-1)
     return distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float)) + kl
 
 
-def _vae_loss_log_var_as_variance(x, logits, t_mean, t_log_var):
-    m, var = np.asarray(t_mean, float), np.asarray(t_log_var, float)
+def _vae_loss_log_var_as_variance(x, logits, t_mean, log_var):
+    m, var = np.asarray(t_mean, float), np.asarray(log_var, float)
     kl = -0.5 * np.sum(1 + np.log(var) - m**2 - var, axis=-1)
     return distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float)) + kl
 
 
-def _vae_loss_logits_as_probabilities(x, logits, t_mean, t_log_var):
+def _vae_loss_logits_as_probabilities(x, logits, t_mean, log_var):
     """Keras's binary_crossentropy without from_logits=True: the logits clipped to [1e-7, 1 - 1e-7], read as p."""
     p = np.clip(np.asarray(logits, float), 1e-7, 1 - 1e-7)
     bce = -(x * np.log(p) + (1 - x) * np.log(1 - p))
     return bce.reshape(len(x), -1).sum(axis=1) + distributions.kl_standard_normal(np.asarray(t_mean, float),
-                                                                                   np.asarray(t_log_var, float))
+                                                                                   np.asarray(log_var, float))
 
 
-def _vae_loss_bce_mean_over_last_axis(x, logits, t_mean, t_log_var):
+def _vae_loss_bce_mean_over_last_axis(x, logits, t_mean, log_var):
     """keras.losses.binary_crossentropy averages over the last axis (the 28 columns) before the sum over rows."""
     nll = distributions.bernoulli_nll_from_logits(np.asarray(x, float), np.asarray(logits, float))
     return nll / np.shape(x)[-1] + distributions.kl_standard_normal(np.asarray(t_mean, float),
-                                                                    np.asarray(t_log_var, float))
+                                                                    np.asarray(log_var, float))
 
 
 VAE_LOSS = Exercise(
     "vae_loss", "Exercise 4.1, the VAE loss (eqs. 16-17)",
-    "vae_loss(x, logits, t_mean, t_log_var) -> (batch,) nats per image",
+    "vae_loss(x, logits, t_mean, log_var) -> (batch,) nats per image",
     _vae_loss_reference, _vae_loss_cases,
     "per image: sum over pixels of max(l, 0) - l x + log(1 + exp(-|l|)), plus "
     "KL = -1/2 sum_j (1 + log s_j^2 - m_j^2 - s_j^2); with keras.ops: ops.maximum, ops.log1p, ops.exp, "
@@ -118,7 +118,7 @@ VAE_LOSS = Exercise(
      Mistake("KL subtracted",
              "The KL has the wrong sign: the loss is the negative ELBO, reconstruction *plus* KL.", _vae_loss_kl_sign),
      Mistake("log-variance read as log-std",
-             "t_log_var is log s^2, not log s: in eq. 17 it enters as log s^2 and s^2 = exp(t_log_var).",
+             "log_var is log s^2, not log s: in eq. 17 it enters as log s^2 and s^2 = exp(log_var).",
              _vae_loss_log_std),
      Mistake("no KL term",
              "The KL term is missing: add KL(q(t|x) || N(0, I)) (eq. 17).", _vae_loss_without_kl),
@@ -131,8 +131,8 @@ VAE_LOSS = Exercise(
              "The KL is a *sum* over the latent dimensions, not a mean: "
              "-1/2 sum_j (1 + log s_j^2 - m_j^2 - s_j^2).", _vae_loss_kl_mean_over_dimensions),
      Mistake("log-variance read as the variance",
-             "t_log_var is already log s^2, not the variance s^2: use it as it is for log s^2, and "
-             "s^2 = exp(t_log_var).", _vae_loss_log_var_as_variance),
+             "log_var is already log s^2, not the variance s^2: use it as it is for log s^2, and "
+             "s^2 = exp(log_var).", _vae_loss_log_var_as_variance),
      Mistake("logits read as probabilities",
              "Your loss reads the logits as probabilities: the decoder returns logits l, so the cross-entropy "
              "needs sigmoid(l) (Keras: from_logits=True), computed stably from l: max(l, 0) - l x + "
