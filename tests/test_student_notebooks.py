@@ -103,7 +103,6 @@ def test_an_output_folder_holding_other_files_is_refused_by_the_command(tmp_path
 
 # ----------------------------------------------------------------------------- the student's code runs the course
 
-QUICK = ["01_em_gmm.ipynb", "02_mean_field.ipynb", "05_latent_space.ipynb"]     # seconds each in fast mode
 
 
 def _solutions(source: Path) -> list[str]:
@@ -133,21 +132,22 @@ def _run_student_copy(name: str, tmp_path: Path, filled: bool) -> str:
                      for cell in nb.cells if cell.cell_type == "code" for output in cell.get("outputs", []))
 
 
-@pytest.mark.parametrize("name", QUICK)
-def test_a_student_notebook_filled_in_runs_on_the_students_functions(name: str, tmp_path: Path, monkeypatch) -> None:
+# student_notebook: 01, 02 and 05 (seconds each in fast mode), from conftest.py, where nbval leaves them to these tests
+
+def test_a_student_notebook_filled_in_runs_on_the_students_functions(student_notebook: str, tmp_path: Path,
+                                                                     monkeypatch) -> None:
     monkeypatch.setenv("EM2VAE_FAST", "1")
-    printed = _run_student_copy(name, tmp_path, filled=True)
+    printed = _run_student_copy(student_notebook, tmp_path, filled=True)
     used = printed.count("passes its check: the cells below use it.")
     assert used >= 1 and "the cells below use the course's instead" not in printed, printed
     assert "not implemented yet" not in printed and "not yet." not in printed
     assert "correct on all" in printed and "All test cases passed!" not in printed
 
 
-@pytest.mark.parametrize("name", QUICK)
-def test_a_student_notebook_left_blank_runs_to_the_end_on_the_courses_functions(name: str, tmp_path: Path,
+def test_a_student_notebook_left_blank_runs_to_the_end_on_the_courses_functions(student_notebook: str, tmp_path: Path,
                                                                                 monkeypatch) -> None:
     monkeypatch.setenv("EM2VAE_FAST", "1")
-    printed = _run_student_copy(name, tmp_path, filled=False)
+    printed = _run_student_copy(student_notebook, tmp_path, filled=False)
     fallbacks = printed.count("is not finished yet: the cells below use the course's instead.")
     assert fallbacks >= 1 and "passes its check" not in printed, printed
     assert "not implemented yet" in printed and "Error at line" not in printed and "Test case failed" not in printed
