@@ -62,7 +62,9 @@ class Exercise:
     ``name`` is the name of the function the student writes: the catalogue's key, the otter question's name and
     the notebook's. ``outputs`` names the outputs when the reference returns several: the feedback names them, and a
     student who returns the course's own result type (``gmm.GMMParams``, ``meanfield.NormalGammaFactors``)
-    has them read from its attributes.
+    has them read from its attributes. ``caveat(fn)``, for a right answer, says in a phrase why the cells after
+    the check cannot use it (``helpers.vae.loss_problem``: Keras cannot train on a numpy loss), or None: the
+    answer still passes, and its passing message says so.
     """
 
     name: str
@@ -75,6 +77,7 @@ class Exercise:
     rtol: float = 1e-6
     atol: float = 1e-8
     outputs: tuple[str, ...] = ()
+    caveat: Callable[[Callable], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -299,10 +302,14 @@ GENERAL_SLIPS = {"outputs in another order": "Your outputs are right, in another
 """Slips that any exercise can have, by name, with a phrase that every feedback on them contains."""
 
 
-def passed_message(ex: Exercise, cases: list[Case] | None = None) -> str:
-    """What a passing check says: the exercise, and every input it was tried on."""
+def passed_message(ex: Exercise, cases: list[Case] | None = None, caveat: str | None = None) -> str:
+    """What a passing check says: the exercise, every input it was tried on, and the caveat, if any."""
     cases = ex.cases() if cases is None else cases
-    return f"{ex.title}: correct on all {len(cases)} inputs ({', '.join(case.name for case in cases)}). Well done."
+    tried = "; ".join(f"'{case.name}'" for case in cases)
+    if caveat:
+        return (f"{ex.title}: your values are right on all {len(cases)} inputs ({tried}), but your function "
+                f"{caveat}, so the cells below will use the course's.")
+    return f"{ex.title}: correct on all {len(cases)} inputs ({tried}). Well done."
 
 
 def grade(ex: Exercise, fn: Callable) -> Feedback:
@@ -321,9 +328,10 @@ def grade(ex: Exercise, fn: Callable) -> Feedback:
         try:
             outcomes.append(_run(fn, ex, case))
         except (_NotStarted, NotImplementedError):
-            return Feedback(name, False, f"{ex.title}: not implemented yet. Replace the `...` in `{ex.signature}` "
-                                         f"with your code, run that cell, then run this check again (if you have, "
-                                         f"check that it ends with `return`).", not_started=True)
+            return Feedback(name, False, f"{ex.title}: not implemented yet (your function gave back `...` or None). "
+                                         f"Replace the `...` in `{ex.signature}` with your code, run that cell, "
+                                         f"then run this check again; if you have, it is missing its `return`.",
+                                         not_started=True)
         except _NotArrays as error:
             return Feedback(name, False, f"{ex.title}: not yet. On the input '{case.name}' your function returned "
                                          f"{error}; the signature is `{ex.signature}`.")
@@ -335,7 +343,7 @@ def grade(ex: Exercise, fn: Callable) -> Feedback:
     distances = [_distance(g, w, ex.rtol, ex.atol) for g, w in zip(got, want, strict=True)]
     changed = next((outcome.changed for outcome in outcomes if outcome.changed), [])
     if max(distances) <= 1.0 and not changed:
-        return Feedback(name, True, passed_message(ex, cases))
+        return Feedback(name, True, passed_message(ex, cases, ex.caveat(fn) if ex.caveat else None))
     parts = [f"{ex.title}: not yet."]
     if changed:
         parts.append(_in_place_message(fn, ex, changed))

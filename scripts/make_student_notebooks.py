@@ -44,6 +44,12 @@ tests:
 """
 CHECK_CALL = re.compile(r'exercises\.check\("(?P<name>\w+)", (?P<function>\w+)\)')
 GRADER_CHECK = re.compile(r'grader\.check\("(?P<name>\w+)"\)')
+TESTS_BESIDE = """import pathlib
+if not pathlib.Path("tests").is_dir():     # the checks below read tests/; without it they could only fail
+    print("The folder tests/ is not beside this notebook, so the checks cannot run. Copy it from "
+          "notebooks/student/tests/ in the course (or your download) next to this notebook, "
+          "then run this cell again.")"""
+
 BANNER = "\n".join([
     "**Your copy of this notebook.** Work through it from top to bottom. Where a cell says `...`, write the function "
     "it asks for and run that cell, then run the `grader.check` cell under it: it tries your function on several "
@@ -54,7 +60,10 @@ BANNER = "\n".join([
     "and numbers come from your code. Until then they use the course's own function and print one line saying so, so "
     "you can always run on.",
     "* **Solutions**, for after you have tried: the complete notebook `../{source}`, one folder up from this one, and "
-    "the \"Show the solution\" boxes of the course website.",
+    "the \"Show the solution\" boxes of the course website (`./course.sh book` builds it into `_build/html`, or "
+    "your instructor gives you its address).",
+    "* **Keep the folder `tests/` beside this notebook** (as in `notebooks/student/`): the checks read it. Copying "
+    "the notebook somewhere else? Copy `tests/` with it.",
     "* **Handing it in:** when you are done, save the notebook (Ctrl+S), write your name or student id in the last "
     "cell and run it: it saves `{stem}_<your id>.zip` next to this notebook (the notebook and the results of your "
     "checks). Hand in that zip, or this `.ipynb` itself if your course asks for it. Your grade comes from running your "
@@ -117,6 +126,15 @@ def otter_master(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return master
 
 
+PREDICTION = re.compile(r"^(?P<name>\w+) = .+?(?P<comment>  +# your prediction.*)$", re.MULTILINE)
+
+
+def _without_the_prediction(source: str) -> str:
+    """A "Try it" cell's ``name = value  # your prediction`` (the course's own prediction) becomes ``name = None``:
+    the student writes theirs before running the cell, which says so while it is None."""
+    return PREDICTION.sub(lambda m: f"{m['name']} = None{m['comment']}", source)
+
+
 def _with_the_checks_feedback(source: str) -> str:
     """otter's check cell, then the course's check of the same function, whose feedback the cell shows: what was
     tried, "not implemented yet" for an untouched stub, never otter's report of a failed test line."""
@@ -136,6 +154,7 @@ def tidy(student: nbformat.NotebookNode, source_name: str) -> nbformat.NotebookN
     init = student.cells.pop(0)              # otter's "import otter; grader = otter.Notebook(...)"
     if "otter" not in init.source:
         raise RuntimeError(f"otter assign's first cell should initialise the grader, got: {init.source!r}")
+    init.source = init.source.rstrip() + "\n" + TESTS_BESIDE
     title = student.cells.pop(0)
     student.cells[0:0] = [title, banner, init]
     student.cells += [nbformat.v4.new_markdown_cell(HAND_IN.format(stem=stem)),
@@ -145,7 +164,7 @@ def tidy(student: nbformat.NotebookNode, source_name: str) -> nbformat.NotebookN
         cell.metadata.pop("slideshow", None)     # the course's slides are the instructor's, not the students'
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-            cell.source = _with_the_checks_feedback(cell.source)
+            cell.source = _without_the_prediction(_with_the_checks_feedback(cell.source))
     student.metadata = nbformat.from_dict({
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"}})

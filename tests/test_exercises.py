@@ -903,6 +903,15 @@ def test_the_right_values_in_the_wrong_shape_are_told_how_to_return_them():
     assert "expected shape (), got shape (1,); the number of values is right, so return them as a single" in message
 
 
+def test_a_right_numpy_loss_passes_and_its_check_says_the_training_cannot_use_it(capsys):
+    """The check itself says what the next cell will do (a numpy loss is right, but Keras cannot train on it)."""
+    feedback = exercises.check("vae_loss", vae_loss_numpy)
+    assert feedback.passed and "Well done" not in feedback.message
+    assert "your values are right on all 4 inputs" in feedback.message and "uses numpy" in feedback.message
+    assert exercises.student_or_course("vae_loss", vae_loss_numpy) is exercises.EXERCISES["vae_loss"].reference
+    assert "passes its check, but it uses numpy" in capsys.readouterr().out
+
+
 def test_a_function_that_passes_but_cannot_be_used_is_said_so_once(capsys):
     used = exercises.student_or_course("iw_bound", iw_bound_right, problem=lambda fn: "is too slow for 10,000 images")
     assert used is exercises.EXERCISES["iw_bound"].reference

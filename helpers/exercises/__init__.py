@@ -49,8 +49,9 @@ def student_or_course(name: str, fn: Callable, course_fn: Callable | None = None
     ``course_fn`` defaults to the exercise's reference, which takes the same arguments as the student's function,
     so the cells after it run either way. ``problem(fn)``, when given, is a further test of how the cells below will
     call the function (e.g. :func:`helpers.vae.loss_problem`: can Keras train on it?): a phrase saying what is wrong,
-    or None. Where the exercise has several outputs, the student's function is wrapped to return them as a tuple of
-    arrays, however it returned them (a dict, the course's own type, a list), just as the check read them.
+    or None; it defaults to the exercise's ``caveat``. Where the exercise has several outputs, the student's
+    function is wrapped to return them as a tuple of arrays, however it returned them (a dict, the course's own
+    type, a list), just as the check read them.
     """
     feedback = check(name, fn)
     what = f"`{getattr(fn, '__name__', name)}`"
@@ -59,6 +60,7 @@ def student_or_course(name: str, fn: Callable, course_fn: Callable | None = None
         state = "is not finished yet" if feedback.not_started else "does not pass its check yet"
         print(f"Your {what} {state}: the cells below use the course's instead.")
         return course
+    problem = problem or EXERCISES[name].caveat
     why_not = problem(fn) if problem is not None else None
     if why_not:
         print(f"Your {what} passes its check, but it {why_not}. The cells below use the course's instead.")
