@@ -239,6 +239,13 @@ def _m_step_uncentred(X, resp, reg_covar):
     return weights, means, covs + reg_covar * np.eye(X.shape[1])
 
 
+def _m_step_centred_on_the_data_mean(X, resp, reg_covar):
+    weights, means, _ = _m_step_reference(X, resp, reg_covar)
+    nk, centred = resp.sum(axis=0), X - X.mean(axis=0)
+    covs = np.stack([(resp[:, k] * centred.T) @ centred / nk[k] for k in range(len(nk))])
+    return weights, means, covs + reg_covar * np.eye(X.shape[1])
+
+
 def _m_step_diagonal_covariance(X, resp, reg_covar):
     weights, means, covariances = _m_step_reference(X, resp, reg_covar)
     return weights, means, covariances * np.eye(X.shape[1])
@@ -262,6 +269,9 @@ M_STEP_PARAMETERS = Exercise(
      Mistake("uncentred covariances",
              "Your covariances are E[x x^T], not centred: use (x_n - mu_k)(x_n - mu_k)^T with the new mu_k.",
              _m_step_uncentred),
+     Mistake("centred on the data's mean",
+             "Your covariances are centred on the mean of all the data: centre each Sigma_k on its own new mean, "
+             "(x_n - mu_k)(x_n - mu_k)^T.", _m_step_centred_on_the_data_mean),
      Mistake("diagonal covariances",
              "Your covariances are diagonal: Sigma_k is the full weighted outer product "
              "sum_n r_nk (x_n - mu_k)(x_n - mu_k)^T / N_k, correlations included.", _m_step_diagonal_covariance)],

@@ -125,6 +125,16 @@ def _elbo_without_entropy(x, prior, q):
     return meanfield.elbo_normal_gamma(x, prior, q) - entropy / len(x)
 
 
+def _elbo_without_entropy_of_q_tau(x, prior, q):
+    from scipy.stats import gamma
+    return meanfield.elbo_normal_gamma(x, prior, q) - gamma.entropy(q.a, scale=1.0 / q.b) / len(x)
+
+
+def _elbo_without_entropy_of_q_mu(x, prior, q):
+    entropy = 0.5 * (1 + distributions.LOG_2PI - np.log(q.precision))
+    return meanfield.elbo_normal_gamma(x, prior, q) - entropy / len(x)
+
+
 def _elbo_gamma_scale_is_rate(x, prior, q):
     """H[q(tau)] from scipy's gamma(a, scale=b), though b is a rate (scale = 1 / b)."""
     from scipy.stats import gamma
@@ -160,6 +170,12 @@ ELBO = Exercise(
      Mistake("no entropies",
              "The entropies of q(mu) and q(tau) are missing: L = E_q[log p(x, mu, tau)] - E_q[log q] (eq. 6).",
              _elbo_without_entropy),
+     Mistake("no entropy of q(tau)",
+             "H[q(tau)], the entropy of q(tau), is missing: eq. 6's -E_q[log q] has one entropy per factor, "
+             "H[q(mu)] + H[q(tau)].", _elbo_without_entropy_of_q_tau),
+     Mistake("no entropy of q(mu)",
+             "H[q(mu)], the entropy of q(mu), is missing: eq. 6's -E_q[log q] has one entropy per factor, "
+             "H[q(mu)] + H[q(tau)].", _elbo_without_entropy_of_q_mu),
      Mistake("rate passed as a scale",
              "scipy's gamma takes a *scale*, but b is a rate: Gamma(tau | a, b) is gamma(a, scale=1 / b), so "
              "H[q(tau)] is gamma(q.a, scale=1 / q.b).entropy(), not gamma(q.a, scale=q.b).", _elbo_gamma_scale_is_rate),
