@@ -14,6 +14,7 @@ Needs Chromium (Debian's package ``chromium``); the browser tests are skipped wi
 from __future__ import annotations
 
 import functools
+import json
 import re
 import threading
 import urllib.parse
@@ -355,6 +356,14 @@ def check_phone_sizes(p, page: str) -> dict:
     unreadable = [f for f in sizes["figures"] if f["px"] < SMALLEST_FIGURE_TEXT_PX - 0.01]
     assert not unreadable, f"{page}: figure text below {SMALLEST_FIGURE_TEXT_PX} px on a phone: {unreadable[:3]}"
     assert not sizes["backToTopShown"], f"{page}: the 'Back to top' button floats over the text on a phone"
+    smallest = {"page": page, "formulas": len(sizes["formulas"]),
+                "smallest_display_formula_px": min((f["px"] for f in sizes["formulas"] if f["tex"] == "display"),
+                                                   default=None),
+                "smallest_inline_formula_px": min((f["px"] for f in sizes["formulas"] if f["tex"] == "inline"),
+                                                  default=None),
+                "smallest_figure_text_px": min((f["px"] for f in sizes["figures"]), default=None)}
+    with (ARTIFACTS / "phone-sizes.jsonl").open("a") as log:      # what the screenshots show, to quote
+        log.write(json.dumps(smallest) + "\n")
     return sizes
 
 
