@@ -40,6 +40,18 @@ def test_every_shipped_model_is_a_finished_run_chosen_on_its_validation_split():
         assert backend in provenance.get("trained_by", "").lower(), f"{name}: trained_by should say where and how"
 
 
+def test_the_beta0_control_has_q_noise_and_no_kl_term(test_images):
+    """beta = 0 is the VAE's loss without the KL term: the same encoder with its log-variance head, so a rate can be
+    measured, and nothing pulls the codes in: its rate is far above the beta = 0.5 model's, its codes spread wider."""
+    x, _ = test_images
+    control, provenance = beyond.load("vae-mnist-2d-beta0")
+    assert isinstance(control, vae.VAE) and control.beta == 0.0 and provenance["recipe"]["beta"] == 0.0
+    zero, half = (beyond.evaluate(beyond.load(name)[0], x) for name in ("vae-mnist-2d-beta0", "vae-mnist-2d-beta0.5"))
+    assert zero["rate"] > 2 * half["rate"]
+    spread = [beyond.moment_matched_kl(*beyond.aggregate_moments(r["t_mean"], r["log_var"])) for r in (zero, half)]
+    assert spread[0] > 5 * spread[1]
+
+
 def test_moment_matched_kl_is_zero_for_the_prior_and_exact_for_a_gaussian():
     assert beyond.moment_matched_kl(np.zeros(3), np.eye(3)) == 0.0
     mean, covariance = np.array([1.0, -2.0]), np.array([[2.0, 0.5], [0.5, 1.0]])
@@ -90,8 +102,8 @@ def test_mixture_kl_brackets_the_mismatch_and_shows_its_finite_sample_excess():
 def test_larger_beta_buys_less_rate_for_more_distortion(test_images):
     """Each beta model's rate falls and its distortion rises with beta (on 500 test images): a mix-up of the
     folders, or a loss that ignored beta, would break the order."""
-    x, _ = test_images                                      # beta = 1 ... 8
-    measured = [beyond.rate_and_distortion(beyond.load(name)[0], x) for name in beyond.BETA_MODELS[1:]]
+    x, _ = test_images                                      # beta = 1 ... 8 (BETA_MODELS[0] is beta = 0)
+    measured = [beyond.rate_and_distortion(beyond.load(name)[0], x) for name in beyond.BETA_MODELS[2:]]
     rates, distortions = [m["rate"] for m in measured], [m["distortion"] for m in measured]
     assert rates == sorted(rates, reverse=True) and distortions == sorted(distortions)
     ae = beyond.rate_and_distortion(beyond.load("ae-mnist-2d")[0], x)
