@@ -6,7 +6,7 @@ On the shipped model and the first ``images`` test digits, with gap_split's grid
 3 points per q-standard-deviation): the quadrature log p(x) of every image (eqs. 3-4) and 500 importance weights per
 image (eq. 6), each computed two ways, the rounds interleaved (one of each in turn):
 
-* one by one: the code notebook 04 ran until 2026-12-07, one image after the other, the decoder called eagerly
+* one by one: the code notebook 04 ran until 2026-12-06, one image after the other, the decoder called eagerly
   (``decoder(t, training=False)``) on at most 2,000 points at a time;
 * batched: ``vae_evaluation.quadrature_log_pxs`` and ``importance_log_weights_per_image``, all images' points
   through the decoder together, 2,048 per ``predict_on_batch`` call.
