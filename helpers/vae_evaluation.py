@@ -32,7 +32,8 @@ from helpers.distributions import (
 from helpers.vae import DECODER_GRID, VAE, encode, negative_elbo_terms
 
 __all__ = [
-    "NumpyDecoder", "bound_standard_error", "decoder_log_likelihood", "importance_log_weights",
+    "NumpyDecoder", "bound_standard_error", "decoder_log_likelihood", "decoder_log_likelihood_pairs",
+    "decoder_logits", "importance_log_weights", "importance_log_weights_per_image", "quadrature_log_pxs",
     "importance_weighted_bound", "importance_weighted_bounds", "importance_weighted_groups", "reconstruction_nll",
     "fit_local_q", "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo",
     "quadrature_log_px", "gap_split", "posterior_grid", "posterior_grids", "decoder_log_likelihoods",
@@ -80,8 +81,18 @@ def reconstruction_nll(model, x: np.ndarray, t: np.ndarray | None = None, batch_
 #   log p(x|t)  decoder likelihood, log p(t) = log N(t|0, I), log q(t|x) = log N(t|m, diag s^2).
 
 
+def decoder_logits(decoder: keras.Model, t: np.ndarray) -> np.ndarray:
+    """Eq. 2's Bernoulli logits l(t) at latent points t (S, D) -> (S, 784) float64, in one call of the decoder.
+
+    Keras's ``predict_on_batch`` runs the decoder as a traced graph: on this course's 2-core CPU about twice as fast
+    per point as an eager call ``decoder(t)`` on the same batch (benchmarks/bench_vae_evaluation.py).
+    """
+    logits = decoder.predict_on_batch(np.asarray(t, dtype="float32"))
+    return np.asarray(logits, dtype=np.float64).reshape(len(t), -1)
+
+
 def decoder_log_likelihoods(decoder: keras.Model, images: np.ndarray, t: np.ndarray,
-                            batch_size: int = 2000) -> np.ndarray:
+                            batch_size: int = 2048) -> np.ndarray:
     """Eq. 2 for many images at the same latent points: log p(x_b | t_s; theta), (B, 28, 28, 1) and (S, D) -> (B, S).
 
     The points are decoded once for all the images: log p(x|t) = sum_j [x_j l_j(t) - softplus(l_j(t))] is linear in
@@ -91,29 +102,64 @@ def decoder_log_likelihoods(decoder: keras.Model, images: np.ndarray, t: np.ndar
     pixels = np.asarray(images, dtype=np.float64).reshape(len(images), -1)          # (B, 784)
     out = []
     for start in range(0, len(t), batch_size):
-        logits = np.asarray(decoder(np.asarray(t[start:start + batch_size], dtype="float32"), training=False),
-                            dtype=np.float64).reshape(-1, pixels.shape[1])             # (batch, 784)
+        logits = decoder_logits(decoder, t[start:start + batch_size])              # (batch, 784)
         out.append(pixels @ logits.T - bernoulli_nll_from_logits(np.zeros_like(logits), logits))
     return np.concatenate(out, axis=1)
 
 
 def decoder_log_likelihood(decoder: keras.Model, x: np.ndarray, t: np.ndarray,
-                           batch_size: int = 2000) -> np.ndarray:
+                           batch_size: int = 2048) -> np.ndarray:
     """Eq. 2: log p(x | t; theta) of the decoder for one image x (28, 28, 1) at many latent points t (S, D) -> (S,)."""
     return decoder_log_likelihoods(decoder, x[None], t, batch_size)[0]
+
+
+def decoder_log_likelihood_pairs(decoder: keras.Model, images: np.ndarray, owner: np.ndarray, t: np.ndarray,
+                                 batch_size: int = 2048) -> np.ndarray:
+    """Eq. 2 for S (image, point) pairs: log p(x_{owner_s} | t_s; theta), each point with its own image -> (S,).
+
+    ``images`` (B, 28, 28, 1); ``owner`` (S,) the index in ``images`` of each point's image; ``t`` (S, D). Every
+    image's points go through the decoder together, ``batch_size`` points per call whatever image they belong to,
+    so many images with a few thousand points each cost as many decoder calls as one image with all of them.
+    """
+    pixels = np.asarray(images, dtype=np.float64).reshape(len(images), -1)          # (B, 784)
+    out = []
+    for start in range(0, len(t), batch_size):
+        logits = decoder_logits(decoder, t[start:start + batch_size])              # (batch, 784)
+        own_pixels = pixels[owner[start:start + batch_size]]                         # (batch, 784)
+        out.append(np.einsum("sj,sj->s", own_pixels, logits)
+                   - bernoulli_nll_from_logits(np.zeros_like(logits), logits))
+    return np.concatenate(out)
+
+
+def importance_log_weights_per_image(vae: VAE, images: np.ndarray, n_samples: int, rng: np.random.Generator
+                                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`importance_log_weights` for B images (B, 28, 28, 1) at once: log w (B, S), q's means and log-variances
+    (B, D) each.
+
+    Eqs. 6 and 15: t_bs ~ q(t|x_b), log w_bs = log p(x_b|t_bs) + log p(t_bs) - log q(t_bs|x_b). The noise is one
+    draw eps (B, S, D) from ``rng``: the very numbers B calls of :func:`importance_log_weights` draw one image after
+    the other, so both give the same samples. All B * S points are decoded together
+    (:func:`decoder_log_likelihood_pairs`).
+    """
+    t_means, t_log_vars = (np.asarray(a, dtype=np.float64) for a in encode(vae.encoder, images))   # (B, D) each
+    t = reparameterize(t_means[:, None], t_log_vars[:, None],
+                       rng.standard_normal((len(images), n_samples, t_means.shape[1])))            # (B, S, D)
+    owner = np.repeat(np.arange(len(images)), n_samples)                                            # (B * S,)
+    log_likelihood = decoder_log_likelihood_pairs(vae.decoder, images, owner, t.reshape(-1, t.shape[-1]))
+    log_w = (log_likelihood.reshape(len(images), n_samples) + log_standard_normal(t)
+             - log_normal_diag(t, t_means[:, None], t_log_vars[:, None]))
+    return log_w, t_means, t_log_vars
 
 
 def importance_log_weights(vae: VAE, x: np.ndarray, n_samples: int, rng: np.random.Generator
                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Eqs. 6 and 15: draw t_i ~ q(t|x), return log w_i = log p(x|t_i) + log p(t_i) - log q(t_i|x)  (S,).
 
-    Also returns q's mean and log-variance (D,). The mean of log w is a Monte Carlo ELBO (eq. 16).
+    Also returns q's mean and log-variance (D,). The mean of log w is a Monte Carlo ELBO (eq. 16). One image of
+    :func:`importance_log_weights_per_image`.
     """
-    t_mean, t_log_var = (np.asarray(a, dtype=np.float64)[0] for a in vae.encoder(x[None], training=False))
-    t = reparameterize(t_mean, t_log_var, rng.standard_normal((n_samples, len(t_mean))))
-    log_w = (decoder_log_likelihood(vae.decoder, x, t) + log_standard_normal(t)
-             - log_normal_diag(t, t_mean, t_log_var))
-    return log_w, t_mean, t_log_var
+    log_w, t_means, t_log_vars = importance_log_weights_per_image(vae, x[None], n_samples, rng)
+    return log_w[0], t_means[0], t_log_vars[0]
 
 
 def importance_weighted_groups(log_w: np.ndarray, k: int) -> np.ndarray:
@@ -247,16 +293,36 @@ def posterior_grid(decoder: keras.Model, x: np.ndarray, t_mean: np.ndarray, t_lo
                            points_per_sd, max_points)[0]
 
 
+def quadrature_log_pxs(decoder: keras.Model, images: np.ndarray,
+                       grids: list[tuple[np.ndarray, np.ndarray, float]], batch_size: int = 2048
+                       ) -> list[tuple[float, np.ndarray]]:
+    """Eqs. 3-4 by quadrature for B images (B, 28, 28, 1), each on its own grid (t1, t2, cell): a list of B results.
+
+    For image b: log p(x_b) = log sum_grid p(x_b|t) p(t) * cell, a log-sum-exp over its grid's points, and its log
+    posterior density log p(t|x_b) = log p(x_b, t) - log p(x_b) on the grid (len(t2), len(t1)) (eq. 4). The points
+    of all the grids are decoded together (:func:`decoder_log_likelihood_pairs`), not one grid after the other.
+    """
+    points = [_grid_points(t1, t2) for t1, t2, _ in grids]                         # (n1 * n2, 2) per image
+    counts = [len(p) for p in points]
+    owner = np.repeat(np.arange(len(grids)), counts)                                # image of each point
+    log_likelihood = decoder_log_likelihood_pairs(decoder, images, owner, np.concatenate(points), batch_size)
+    results = []
+    for (t1, t2, cell), t, log_lik in zip(grids, points, np.split(log_likelihood, np.cumsum(counts)[:-1]),
+                                          strict=True):
+        log_joint = log_lik + log_standard_normal(t)                               # log p(x_b, t) on the grid
+        log_px = float(np.log(cell) + logsumexp(log_joint))
+        results.append((log_px, (log_joint - log_px).reshape(len(t2), len(t1))))
+    return results
+
+
 def quadrature_log_px(decoder: keras.Model, x: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float
                       ) -> tuple[float, np.ndarray]:
     """Eqs. 3-4 by quadrature: log p(x) = log sum_grid p(x|t) p(t) * cell, and the posterior on the grid.
 
-    Returns log p(x) and the log posterior density log p(t|x) on the grid (len(t2), len(t1)) (eq. 4).
+    Returns log p(x) and the log posterior density log p(t|x) on the grid (len(t2), len(t1)) (eq. 4). One image of
+    :func:`quadrature_log_pxs`.
     """
-    t = _grid_points(t1, t2)
-    log_joint = decoder_log_likelihood(decoder, x, t) + log_standard_normal(t)
-    log_px = float(np.log(cell) + logsumexp(log_joint))
-    return log_px, (log_joint - log_px).reshape(len(t2), len(t1))
+    return quadrature_log_pxs(decoder, x[None], [(t1, t2, cell)])[0]
 
 
 def _q_mass_on_grid(t1: np.ndarray, t2: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray) -> np.ndarray:
@@ -407,9 +473,10 @@ def gap_split(vae: VAE, x: np.ndarray, coarse: int = 41, points_per_sd: float = 
     """
     t_means, t_log_vars = (np.asarray(a, dtype=np.float64) for a in encode(vae.encoder, x))
     grids = posterior_grids(vae.decoder, x, t_means, t_log_vars, coarse=coarse, points_per_sd=points_per_sd)
+    quadratures = quadrature_log_pxs(vae.decoder, x, grids)                  # every image's grid decoded at once
     rows = {key: [] for key in ("log_px", "kl_encoder", "approximation", "amortization")}
-    for image, t_mean, t_log_var, (t1, t2, cell) in zip(x, t_means, t_log_vars, grids, strict=True):
-        log_px, log_posterior = quadrature_log_px(vae.decoder, image, t1, t2, cell)
+    for t_mean, t_log_var, (t1, t2, cell), (log_px, log_posterior) in zip(t_means, t_log_vars, grids, quadratures,
+                                                                           strict=True):
         kl_encoder = kl_q_to_posterior_on_grid(log_posterior, t1, t2, cell, t_mean, t_log_var)
         kl_best = fit_local_q(log_posterior, t1, t2, cell, t_mean, t_log_var)[2]
         for key, value in zip(rows, (log_px, kl_encoder, kl_best, kl_encoder - kl_best), strict=True):

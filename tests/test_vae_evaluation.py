@@ -138,3 +138,59 @@ def test_best_q_of_real_posteriors_matches_nelder_mead(shipped):
         if abs(kl - nm_kl) < 1e-4:
             np.testing.assert_allclose(np.concatenate([mean, log_var]), np.concatenate([nm_mean, nm_log_var]),
                                        atol=1e-3)
+
+
+def eager_log_joint(model, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """log p(x, t) = log p(x|t) + log p(t) of one image at points t (S, 2): an eager decoder call and the image's
+    cross-entropy summed pixel by pixel (the one-image-at-a-time path the notebook took before batching)."""
+    logits = np.asarray(model.decoder(t.astype("float32"), training=False), dtype=np.float64)
+    image = np.broadcast_to(x, logits.shape).astype(np.float64)
+    return -distributions.bernoulli_nll_from_logits(image, logits) + distributions.log_standard_normal(t)
+
+
+def test_each_point_is_scored_against_its_own_image(shipped):
+    """decoder_log_likelihood_pairs: point s with image owner[s], across decoder calls (batch_size 7 cuts the 30
+    points into five calls whose points belong to different images)."""
+    model, images = shipped
+    t = np.random.default_rng(1).normal(0, 2, (30, 2))
+    owner = np.random.default_rng(2).integers(0, len(images), 30)
+    all_pairs = vae_evaluation.decoder_log_likelihoods(model.decoder, images, t)           # (3, 30)
+    np.testing.assert_allclose(vae_evaluation.decoder_log_likelihood_pairs(model.decoder, images, owner, t,
+                                                                           batch_size=7),
+                               all_pairs[owner, np.arange(30)], atol=1e-4)   # float32 logits: batch-size round-off
+
+
+def test_batched_quadrature_is_each_images_own(shipped):
+    """quadrature_log_pxs on three images with grids of different sizes (decoded together, calls of 100 points that
+    straddle two grids): each image's log p(x) and log posterior as a log-sum-exp over its own grid alone, from an
+    eager decoder, to float32 round-off (1e-4 nats); and the posterior integrates to one on its grid."""
+    model, images = shipped
+    grids = [vae_evaluation.latent_grid(np.array([0.1, -0.3]), np.array([-2.0, -1.5]), half_width=4.0, n=21),
+             vae_evaluation.latent_grid(np.array([-1.0, 0.5]), np.array([-3.0, -2.0]), half_width=4.0, n=17),
+             vae_evaluation.latent_grid(np.array([0.8, 0.8]), np.array([-1.0, -2.5]), half_width=4.0, n=11)]
+    grids[1] = (grids[1][0][:12], grids[1][1], grids[1][2])                             # a non-square grid too
+    results = vae_evaluation.quadrature_log_pxs(model.decoder, images, grids, batch_size=100)
+    for x, (t1, t2, cell), (log_px, log_post) in zip(images, grids, results, strict=True):
+        t = np.column_stack([a.ravel() for a in np.meshgrid(t1, t2)])
+        log_joint = eager_log_joint(model, x, t)
+        expected = np.log(cell) + distributions.logsumexp(log_joint)
+        assert log_px == pytest.approx(expected, abs=1e-4)
+        assert log_post.shape == (len(t2), len(t1))
+        np.testing.assert_allclose(log_post.ravel(), log_joint - expected, atol=1e-4)
+        assert np.sum(np.exp(log_post)) * cell == pytest.approx(1.0, rel=1e-12)
+        assert vae_evaluation.quadrature_log_px(model.decoder, x, t1, t2, cell)[0] == pytest.approx(log_px, abs=1e-9)
+
+
+def test_importance_weights_of_many_images_draw_what_one_by_one_draws(shipped):
+    """importance_log_weights_per_image draws eps (B, S, 2) in one go: the same samples as one image after the other
+    from the same generator, so the same log w (float32 round-off) as an eager one-image reference."""
+    model, images = shipped
+    log_w, means, log_vars = vae_evaluation.importance_log_weights_per_image(model, images, 40,
+                                                                             np.random.default_rng(5))
+    assert log_w.shape == (3, 40) and means.shape == log_vars.shape == (3, 2)
+    rng = np.random.default_rng(5)
+    for x, row in zip(images, log_w, strict=True):
+        mean, log_var = (np.asarray(a, dtype=np.float64)[0] for a in model.encoder(x[None], training=False))
+        t = mean + np.exp(0.5 * log_var) * rng.standard_normal((40, 2))
+        expected = eager_log_joint(model, x, t) - distributions.log_normal_diag(t, mean, log_var)
+        np.testing.assert_allclose(row, expected, atol=1e-3)
