@@ -50,10 +50,10 @@ def negative_elbo(vae: VAE, x: np.ndarray, batch_size: int = 500, seed: int = 0)
     rec_sum = kl_sum = 0.0
     for start in range(0, len(x), batch_size):
         xb = x[start:start + batch_size]
-        t_mean, t_log_var = (np.asarray(a) for a in vae.encoder(xb, training=False))
+        t_mean, log_var = (np.asarray(a) for a in vae.encoder(xb, training=False))
         eps = rng.standard_normal(t_mean.shape).astype("float32")
-        logits = np.asarray(vae.decoder(reparameterize(t_mean, t_log_var, eps), training=False))
-        reconstruction, kl = negative_elbo_terms(xb, logits, t_mean, t_log_var)
+        logits = np.asarray(vae.decoder(reparameterize(t_mean, log_var, eps), training=False))
+        reconstruction, kl = negative_elbo_terms(xb, logits, t_mean, log_var)
         rec_sum, kl_sum = rec_sum + float(np.sum(reconstruction)), kl_sum + float(np.sum(kl))
     n = len(x)
     return {"reconstruction": rec_sum / n, "kl": kl_sum / n, "loss": (rec_sum + kl_sum) / n}
@@ -141,14 +141,14 @@ def importance_log_weights_per_image(vae: VAE, images: np.ndarray, n_samples: in
     the other, so both give the same samples. All B * S points are decoded together
     (:func:`decoder_log_likelihood_pairs`).
     """
-    t_means, t_log_vars = (np.asarray(a, dtype=np.float64) for a in encode(vae.encoder, images))   # (B, D) each
-    t = reparameterize(t_means[:, None], t_log_vars[:, None],
+    t_means, log_vars = (np.asarray(a, dtype=np.float64) for a in encode(vae.encoder, images))   # (B, D) each
+    t = reparameterize(t_means[:, None], log_vars[:, None],
                        rng.standard_normal((len(images), n_samples, t_means.shape[1])))            # (B, S, D)
     owner = np.repeat(np.arange(len(images)), n_samples)                                            # (B * S,)
     log_likelihood = decoder_log_likelihood_pairs(vae.decoder, images, owner, t.reshape(-1, t.shape[-1]))
     log_w = (log_likelihood.reshape(len(images), n_samples) + log_standard_normal(t)
-             - log_normal_diag(t, t_means[:, None], t_log_vars[:, None]))
-    return log_w, t_means, t_log_vars
+             - log_normal_diag(t, t_means[:, None], log_vars[:, None]))
+    return log_w, t_means, log_vars
 
 
 def importance_log_weights(vae: VAE, x: np.ndarray, n_samples: int, rng: np.random.Generator
@@ -158,8 +158,8 @@ def importance_log_weights(vae: VAE, x: np.ndarray, n_samples: int, rng: np.rand
     Also returns q's mean and log-variance (D,). The mean of log w is a Monte Carlo ELBO (eq. 16). One image of
     :func:`importance_log_weights_per_image`.
     """
-    log_w, t_means, t_log_vars = importance_log_weights_per_image(vae, x[None], n_samples, rng)
-    return log_w[0], t_means[0], t_log_vars[0]
+    log_w, t_means, log_vars = importance_log_weights_per_image(vae, x[None], n_samples, rng)
+    return log_w[0], t_means[0], log_vars[0]
 
 
 def importance_weighted_groups(log_w: np.ndarray, k: int) -> np.ndarray:
@@ -221,7 +221,7 @@ def importance_weighted_bound(log_w: np.ndarray, k: int) -> tuple[float, float]:
     return float(bound), float(error)
 
 
-def latent_grid(t_mean: np.ndarray, t_log_var: np.ndarray, half_width: float = 10.0, n: int = 121
+def latent_grid(t_mean: np.ndarray, log_var: np.ndarray, half_width: float = 10.0, n: int = 121
                 ) -> tuple[np.ndarray, np.ndarray, float]:
     """A square grid around q's mean, ``half_width`` q-standard-deviations each way (2-D only).
 
@@ -229,7 +229,7 @@ def latent_grid(t_mean: np.ndarray, t_log_var: np.ndarray, half_width: float = 1
     """
     if len(t_mean) != 2:
         raise ValueError("quadrature over a latent grid is for a 2-D latent space")
-    s = np.exp(0.5 * t_log_var)
+    s = np.exp(0.5 * log_var)
     t1 = np.linspace(t_mean[0] - half_width * s[0], t_mean[0] + half_width * s[0], n)
     t2 = np.linspace(t_mean[1] - half_width * s[1], t_mean[1] + half_width * s[1], n)
     return t1, t2, float((t1[1] - t1[0]) * (t2[1] - t2[0]))
@@ -241,7 +241,7 @@ def _grid_points(t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
     return np.column_stack([T1.ravel(), T2.ravel()])
 
 
-def posterior_grids(decoder: keras.Model, images: np.ndarray, t_means: np.ndarray, t_log_vars: np.ndarray,
+def posterior_grids(decoder: keras.Model, images: np.ndarray, t_means: np.ndarray, log_vars: np.ndarray,
                     extent: float = 5.0, coarse: int = 81, points_per_sd: float = 3.0, max_points: int = 301
                     ) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """:func:`posterior_grid` for many images (B, 28, 28, 1) with q's means and log-variances (B, 2): a list of B grids.
@@ -250,11 +250,11 @@ def posterior_grids(decoder: keras.Model, images: np.ndarray, t_means: np.ndarra
     +-10 sd box inside it, as for almost every image) shares one decoding of that square
     (:func:`decoder_log_likelihoods`); the others are decoded on their own.
     """
-    t_means, t_log_vars = np.asarray(t_means, dtype=np.float64), np.asarray(t_log_vars, dtype=np.float64)
-    if t_means.ndim != 2 or t_means.shape[1] != 2 or t_log_vars.shape != t_means.shape:
-        raise ValueError(f"quadrature over a latent grid is for a 2-D latent space: t_means and t_log_vars must be "
-                         f"(B, 2), got {t_means.shape} and {t_log_vars.shape}")
-    sds = np.exp(0.5 * t_log_vars)
+    t_means, log_vars = np.asarray(t_means, dtype=np.float64), np.asarray(log_vars, dtype=np.float64)
+    if t_means.ndim != 2 or t_means.shape[1] != 2 or log_vars.shape != t_means.shape:
+        raise ValueError(f"quadrature over a latent grid is for a 2-D latent space: t_means and log_vars must be "
+                         f"(B, 2), got {t_means.shape} and {log_vars.shape}")
+    sds = np.exp(0.5 * log_vars)
     lows, highs = np.minimum(-extent, t_means - 10 * sds), np.maximum(extent, t_means + 10 * sds)
     in_square = np.flatnonzero(np.all(lows == -extent, axis=1) & np.all(highs == extent, axis=1))
     square = np.linspace(-extent, extent, coarse)
@@ -275,7 +275,7 @@ def posterior_grids(decoder: keras.Model, images: np.ndarray, t_means: np.ndarra
     return grids
 
 
-def posterior_grid(decoder: keras.Model, x: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray,
+def posterior_grid(decoder: keras.Model, x: np.ndarray, t_mean: np.ndarray, log_var: np.ndarray,
                    extent: float = 5.0, coarse: int = 81, points_per_sd: float = 3.0, max_points: int = 301
                    ) -> tuple[np.ndarray, np.ndarray, float]:
     """A 2-D grid that covers the posterior p(t|x) wherever its mass is, not only where q puts it.
@@ -289,7 +289,7 @@ def posterior_grid(decoder: keras.Model, x: np.ndarray, t_mean: np.ndarray, t_lo
     """
     if len(t_mean) != 2:
         raise ValueError("quadrature over a latent grid is for a 2-D latent space")
-    return posterior_grids(decoder, x[None], np.asarray(t_mean)[None], np.asarray(t_log_var)[None], extent, coarse,
+    return posterior_grids(decoder, x[None], np.asarray(t_mean)[None], np.asarray(log_var)[None], extent, coarse,
                            points_per_sd, max_points)[0]
 
 
@@ -325,21 +325,21 @@ def quadrature_log_px(decoder: keras.Model, x: np.ndarray, t1: np.ndarray, t2: n
     return quadrature_log_pxs(decoder, x[None], [(t1, t2, cell)])[0]
 
 
-def _q_mass_on_grid(t1: np.ndarray, t2: np.ndarray, t_mean: np.ndarray, t_log_var: np.ndarray) -> np.ndarray:
+def _q_mass_on_grid(t1: np.ndarray, t2: np.ndarray, t_mean: np.ndarray, log_var: np.ndarray) -> np.ndarray:
     """q's probability of each grid cell, q(t_i) * cell renormalised over the grid: (len(t2), len(t1))."""
     T1, T2 = np.meshgrid(t1, t2)
-    log_q = log_normal_diag(np.column_stack([T1.ravel(), T2.ravel()]), t_mean, t_log_var)
+    log_q = log_normal_diag(np.column_stack([T1.ravel(), T2.ravel()]), t_mean, log_var)
     return np.exp(log_q - logsumexp(log_q)).reshape(T1.shape)
 
 
 def kl_q_to_posterior_on_grid(log_posterior: np.ndarray, t1: np.ndarray, t2: np.ndarray, cell: float,
-                              t_mean: np.ndarray, t_log_var: np.ndarray) -> float:
+                              t_mean: np.ndarray, log_var: np.ndarray) -> float:
     """Eq. 7 by quadrature: KL(q(t|x) || p(t|x)) = sum_i q_i log(q_i / (p(t_i|x) cell)) over the grid cells.
 
     q_i is q's mass in cell i (renormalised on the grid), ``log_posterior`` the grid's log p(t|x)
     from :func:`quadrature_log_px` (len(t2), len(t1)). Non-negative by construction on the grid.
     """
-    mass = _q_mass_on_grid(t1, t2, t_mean, t_log_var)
+    mass = _q_mass_on_grid(t1, t2, t_mean, log_var)
     log_mass = np.log(np.clip(mass, np.finfo(float).tiny, None))
     return float(np.sum(mass * (log_mass - log_posterior - np.log(cell))))
 
@@ -471,14 +471,14 @@ def gap_split(vae: VAE, x: np.ndarray, coarse: int = 41, points_per_sd: float = 
     approximation gap; ``amortization`` = kl_encoder - approximation, what a better encoder could still gain (a
     lower bound on it).
     """
-    t_means, t_log_vars = (np.asarray(a, dtype=np.float64) for a in encode(vae.encoder, x))
-    grids = posterior_grids(vae.decoder, x, t_means, t_log_vars, coarse=coarse, points_per_sd=points_per_sd)
+    t_means, log_vars = (np.asarray(a, dtype=np.float64) for a in encode(vae.encoder, x))
+    grids = posterior_grids(vae.decoder, x, t_means, log_vars, coarse=coarse, points_per_sd=points_per_sd)
     quadratures = quadrature_log_pxs(vae.decoder, x, grids)                  # every image's grid decoded at once
     rows = {key: [] for key in ("log_px", "kl_encoder", "approximation", "amortization")}
-    for t_mean, t_log_var, (t1, t2, cell), (log_px, log_posterior) in zip(t_means, t_log_vars, grids, quadratures,
+    for t_mean, log_var, (t1, t2, cell), (log_px, log_posterior) in zip(t_means, log_vars, grids, quadratures,
                                                                            strict=True):
-        kl_encoder = kl_q_to_posterior_on_grid(log_posterior, t1, t2, cell, t_mean, t_log_var)
-        kl_best = fit_local_q(log_posterior, t1, t2, cell, t_mean, t_log_var)[2]
+        kl_encoder = kl_q_to_posterior_on_grid(log_posterior, t1, t2, cell, t_mean, log_var)
+        kl_best = fit_local_q(log_posterior, t1, t2, cell, t_mean, log_var)[2]
         for key, value in zip(rows, (log_px, kl_encoder, kl_best, kl_encoder - kl_best), strict=True):
             rows[key].append(value)
     return {key: np.array(values) for key, values in rows.items()}
