@@ -3,7 +3,7 @@
 The models (all the course's networks and recipe, see ``data/<name>/provenance.json``):
 
 * the plain **autoencoder** (no q, no KL) and 2-D **VAEs** weighted by beta = 0.5, 1, 2, 4, 8 (the beta = 0 control,
-  q's noise without the KL term, is not shipped yet);
+  q's noise without the KL term);
 * beta = 1 VAEs with **latent_dim** 8 and 32.
 
 The measurements, each in nats per test image unless said otherwise:
