@@ -91,9 +91,8 @@ def marginal_likelihood_bounds(model: vae.VAE, x: np.ndarray, k: int, seed: int 
 
     L_1 is a one-sample ELBO and L_k rises to log p(x) as k grows (Burda et al., 2016; notebook 04).
     """
-    rng = np.random.default_rng(seed)
-    return np.array([vae_evaluation.importance_weighted_bound(
-        vae_evaluation.importance_log_weights(model, image, k, rng)[0], k)[0] for image in x])
+    log_w = vae_evaluation.importance_log_weights_per_image(model, x, k, np.random.default_rng(seed))[0]   # (n, k)
+    return vae_evaluation.importance_weighted_bounds(log_w, k)
 
 
 def prior_hole_fraction(t_codes: np.ndarray, radius: float, n_samples: int = 20_000, seed: int = 0) -> float:

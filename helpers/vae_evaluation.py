@@ -2,8 +2,8 @@
 
 * :func:`negative_elbo` recomputes eqs. 16-17 on a data set, per image;
 * :func:`importance_weighted_bounds` (many images; notebook 04's Exercise 4.2),
-  :func:`importance_weighted_bound` (one image, with its standard error) and :func:`quadrature_log_px` measure
-  log p(x) (eq. 3) by importance sampling from q and by quadrature over the 2-D latent grid, and
+  :func:`importance_weighted_bound_and_error` (one image's L_k and its standard error) and :func:`quadrature_log_px`
+  measure log p(x) (eq. 3) by importance sampling from q and by quadrature over the 2-D latent grid, and
   :func:`kl_q_to_posterior_on_grid` the gap of eq. 5;
 * :func:`fit_local_q` optimises a q per image (eq. 14) on the same grid, separating the
   approximation gap (the q family) from the amortization gap (the encoder, eq. 15);
@@ -34,7 +34,8 @@ from helpers.vae import DECODER_GRID, VAE, encode, negative_elbo_terms
 __all__ = [
     "NumpyDecoder", "bound_standard_error", "decoder_log_likelihood", "decoder_log_likelihood_pairs",
     "decoder_logits", "importance_log_weights", "importance_log_weights_per_image", "quadrature_log_pxs",
-    "importance_weighted_bound", "importance_weighted_bounds", "importance_weighted_groups", "reconstruction_nll",
+    "importance_weighted_bound_and_error", "importance_weighted_bounds", "importance_weighted_groups",
+    "reconstruction_nll",
     "fit_local_q", "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo",
     "quadrature_log_px", "gap_split", "posterior_grid", "posterior_grids", "decoder_log_likelihoods",
     "kl_q_to_posterior_and_gradient", "posterior_moments",
@@ -200,7 +201,7 @@ def bound_standard_error(bound: Callable, log_w: np.ndarray, k: int) -> np.ndarr
     return groups.reshape(n_images, n_groups).std(axis=1, ddof=1) / np.sqrt(n_groups)
 
 
-def importance_weighted_bound(log_w: np.ndarray, k: int) -> tuple[float, float]:
+def importance_weighted_bound_and_error(log_w: np.ndarray, k: int) -> tuple[float, float]:
     """Eq. 3 bounded from below, for one image: L_k and its standard error.
 
     ``log_w`` (S,): log importance weights from :func:`importance_log_weights`, cut into S // k disjoint

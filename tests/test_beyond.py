@@ -137,7 +137,7 @@ def test_the_importance_weighted_bound_lies_between_the_elbo_and_the_quadrature(
     rng = np.random.default_rng(0)
     for image in x[:4]:
         log_w, t_mean, log_var = vae_evaluation.importance_log_weights(model, image, 20_000, rng)
-        l_1000, error = vae_evaluation.importance_weighted_bound(log_w, 1000)    # 20 groups of 1000
+        l_1000, error = vae_evaluation.importance_weighted_bound_and_error(log_w, 1000)    # 20 groups of 1000
         log_px, _ = vae_evaluation.quadrature_log_px(model.decoder, image,
                                                      *vae_evaluation.latent_grid(t_mean, log_var))
         assert l_1000 <= log_px + 3 * error

@@ -129,7 +129,7 @@ def test_a_loss_keras_cannot_train_on_is_detected_before_training(loss_fn, probl
 def test_importance_weighted_bounds_of_many_images_are_each_images_bound():
     log_w = np.random.default_rng(0).normal(-300.0, 3.0, size=(4, 50))       # 50 = 5 groups of 10 for k = 10
     for k in (1, 10, 50):
-        one_by_one = [vae_evaluation.importance_weighted_bound(row, k) for row in log_w]
+        one_by_one = [vae_evaluation.importance_weighted_bound_and_error(row, k) for row in log_w]
         np.testing.assert_allclose(vae_evaluation.importance_weighted_bounds(log_w, k), [b for b, _ in one_by_one])
         errors = vae_evaluation.bound_standard_error(vae_evaluation.importance_weighted_bounds, log_w, k)
         np.testing.assert_allclose(errors, [e for _, e in one_by_one])
@@ -284,28 +284,28 @@ def test_three_ways_to_log_p_x_agree(shipped):
     elbo = float(log_w.mean())
     assert kl > 0 and elbo < log_px
     assert abs(log_px - (elbo + kl)) < 0.2                          # eq. 5
-    l_100, se_100 = vae_evaluation.importance_weighted_bound(log_w, 100)
+    l_100, se_100 = vae_evaluation.importance_weighted_bound_and_error(log_w, 100)
     assert elbo < l_100 < log_px + 0.2 and 0 < se_100 < 0.5
-    l_5000, se_5000 = vae_evaluation.importance_weighted_bound(log_w, 5000)
+    l_5000, se_5000 = vae_evaluation.importance_weighted_bound_and_error(log_w, 5000)
     assert abs(l_5000 - log_px) < 0.5 and np.isnan(se_5000)            # one group: no standard error
     assert np.exp(log_post).sum() * cell == pytest.approx(1.0, abs=1e-6)
 
 
 def test_importance_weighted_bound_groups_and_its_standard_error():
     log_w = np.log(np.array([1.0, 3.0, 2.0, 2.0, 5.0]))            # the fifth is left out for k = 2
-    bound, error = vae_evaluation.importance_weighted_bound(log_w, 1)
+    bound, error = vae_evaluation.importance_weighted_bound_and_error(log_w, 1)
     assert bound == pytest.approx(np.mean(log_w)) and error == pytest.approx(np.std(log_w, ddof=1) / np.sqrt(5))
-    bound, error = vae_evaluation.importance_weighted_bound(log_w, 2)   # groups log 2 and log 2: no spread
+    bound, error = vae_evaluation.importance_weighted_bound_and_error(log_w, 2)   # groups log 2 and log 2: no spread
     assert bound == pytest.approx(np.log(2.0)) and error == pytest.approx(0.0)
     groups = np.log([1.5, 3.5])
-    bound, error = vae_evaluation.importance_weighted_bound(np.log([1.0, 2.0, 3.0, 4.0]), 2)
+    bound, error = vae_evaluation.importance_weighted_bound_and_error(np.log([1.0, 2.0, 3.0, 4.0]), 2)
     assert bound == pytest.approx(groups.mean()) and error == pytest.approx(groups.std(ddof=1) / np.sqrt(2))
-    assert np.isnan(vae_evaluation.importance_weighted_bound(log_w, 3)[1])   # one group of 3
+    assert np.isnan(vae_evaluation.importance_weighted_bound_and_error(log_w, 3)[1])   # one group of 3
     for bad_k, message in ((6, "need at least k=6 samples"), (0, "positive integer"), (2.0, "positive integer")):
         with pytest.raises(ValueError, match=message):
-            vae_evaluation.importance_weighted_bound(log_w, bad_k)
+            vae_evaluation.importance_weighted_bound_and_error(log_w, bad_k)
     with pytest.raises(ValueError, match=r"one image's log weights \(S,\)"):
-        vae_evaluation.importance_weighted_bound(log_w[None], 1)
+        vae_evaluation.importance_weighted_bound_and_error(log_w[None], 1)
 
 
 @pytest.mark.skipif(not (data.DEBIAN_FASHION_DIR / data.FASHION_FILES["x_train"]).exists(),
