@@ -75,7 +75,7 @@ def evaluate(model: vae.VAE | vae.Autoencoder, x: np.ndarray, seed: int = 0, bat
     at_mean = vae_evaluation.reconstruction_nll(model, x, t_mean, batch_size)
     if log_var is None:
         return {"rate": float("inf"), "distortion": at_mean, "at_mean": at_mean, "t_mean": t_mean, "log_var": None}
-    terms = vae_evaluation.negative_elbo(model, x, seed=seed)      # eqs. 16-17, one t ~ q per image
+    terms = vae_evaluation.negative_elbo_at_codes(model, x, t_mean, log_var, seed=seed)   # eqs. 16-17, one t ~ q each
     return {"rate": terms["kl"], "distortion": terms["reconstruction"], "at_mean": at_mean, "t_mean": t_mean,
             "log_var": log_var}
 

@@ -86,7 +86,7 @@ class Feedback:
 
     ``not_started`` is True for an untouched stub. ``mistake`` is the name of the catalogued :class:`Mistake`
     whose outputs the student's match on every input (its hint is then in ``message``), else None: what a
-    class report counts.
+    class report counts. ``caveat`` is the exercise's caveat on a right answer (:class:`Exercise`), else None.
     """
 
     exercise: str
@@ -94,6 +94,7 @@ class Feedback:
     message: str
     not_started: bool = False
     mistake: str | None = None
+    caveat: str | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -343,7 +344,8 @@ def grade(ex: Exercise, fn: Callable) -> Feedback:
     distances = [_distance(g, w, ex.rtol, ex.atol) for g, w in zip(got, want, strict=True)]
     changed = next((outcome.changed for outcome in outcomes if outcome.changed), [])
     if max(distances) <= 1.0 and not changed:
-        return Feedback(name, True, passed_message(ex, cases, ex.caveat(fn) if ex.caveat else None))
+        caveat = ex.caveat(fn) if ex.caveat else None
+        return Feedback(name, True, passed_message(ex, cases, caveat), caveat=caveat)
     parts = [f"{ex.title}: not yet."]
     if changed:
         parts.append(_in_place_message(fn, ex, changed))

@@ -38,23 +38,34 @@ __all__ = [
     "reconstruction_nll",
     "fit_local_q", "kl_q_to_posterior_on_grid", "latent_grid", "negative_elbo",
     "quadrature_log_px", "gap_split", "posterior_grid", "posterior_grids", "decoder_log_likelihoods",
-    "kl_q_to_posterior_and_gradient", "posterior_moments",
+    "kl_q_to_posterior_and_gradient", "negative_elbo_at_codes", "posterior_moments",
 ]
 
 
 def negative_elbo(vae: VAE, x: np.ndarray, batch_size: int = 500, seed: int = 0) -> dict[str, float]:
     """Eqs. 16-17: mean reconstruction, KL and -ELBO per image of a data set, from scratch (one sample of t each).
 
-    ``x``: float32 (n, 28, 28, 1) in [0, 1]. Returns floats averaged over the n images.
+    ``x``: float32 (n, 28, 28, 1) in [0, 1]. Returns floats averaged over the n images: the encoder's codes, then
+    :func:`negative_elbo_at_codes`.
+    """
+    t_mean, log_var = encode(vae.encoder, x, batch_size)
+    return negative_elbo_at_codes(vae, x, t_mean, log_var, batch_size, seed)
+
+
+def negative_elbo_at_codes(vae: VAE, x: np.ndarray, t_mean: np.ndarray, log_var: np.ndarray, batch_size: int = 500,
+                           seed: int = 0) -> dict[str, float]:
+    """Eqs. 16-17 given q's parameters: mean reconstruction, KL and -ELBO per image, one sample t ~ q(t|x) each.
+
+    ``x`` (n, 28, 28, 1); ``t_mean``, ``log_var`` (n, D), the encoder's output for ``x``. The noise is drawn from
+    ``default_rng(seed)`` one batch after the other (the same numbers as one draw of shape (n, D)).
     """
     rng = np.random.default_rng(seed)
     rec_sum = kl_sum = 0.0
     for start in range(0, len(x), batch_size):
-        xb = x[start:start + batch_size]
-        t_mean, log_var = (np.asarray(a) for a in vae.encoder(xb, training=False))
-        eps = rng.standard_normal(t_mean.shape).astype("float32")
-        logits = np.asarray(vae.decoder(reparameterize(t_mean, log_var, eps), training=False))
-        reconstruction, kl = negative_elbo_terms(xb, logits, t_mean, log_var)
+        xb, mb, vb = x[start:start + batch_size], t_mean[start:start + batch_size], log_var[start:start + batch_size]
+        eps = rng.standard_normal(mb.shape).astype("float32")
+        logits = np.asarray(vae.decoder(reparameterize(mb, vb, eps), training=False))
+        reconstruction, kl = negative_elbo_terms(xb, logits, mb, vb)
         rec_sum, kl_sum = rec_sum + float(np.sum(reconstruction)), kl_sum + float(np.sum(kl))
     n = len(x)
     return {"reconstruction": rec_sum / n, "kl": kl_sum / n, "loss": (rec_sum + kl_sum) / n}

@@ -60,8 +60,7 @@ def student_or_course(name: str, fn: Callable, course_fn: Callable | None = None
         state = "is not finished yet" if feedback.not_started else "does not pass its check yet"
         print(f"Your {what} {state}: the cells below use the course's instead.")
         return course
-    problem = problem or EXERCISES[name].caveat
-    why_not = problem(fn) if problem is not None else None
+    why_not = problem(fn) if problem is not None else feedback.caveat     # the check already asked the caveat
     if why_not:
         print(f"Your {what} passes its check, but it {why_not}. The cells below use the course's instead.")
         return course
